@@ -1,0 +1,28 @@
+# NetAug SSDLite-MobileNetV2 at width 0.35 on COCO 2017. The tiny model is
+# exactly ssdlite_mbv2_w035_coco.py; training adds, every step, the loss of
+# one augmented sub-network that shares its weights.
+_base_ = './ssdlite_mbv2_w035_coco.py'
+custom_imports = dict(imports=['mmdet_netaug'], allow_failed_imports=False)
+
+detector = _base_.model
+detector.backbone = dict(
+    type='NetAugBackbone',
+    backbone=detector.backbone,
+    width_choices=[1.0, 1.8, 2.6],  # channels between blocks
+    expand_choices=[1.0, 1.6, 2.2, 2.8],  # hidden channels of blocks
+    divisor=8)
+model = dict(
+    _delete_=True,
+    type='NetAugDetector',
+    detector=detector,
+    aug_loss_weight=1.0,  # alpha
+    trace_input_size=(320, 320))
+
+custom_hooks = _base_.custom_hooks + [
+    dict(
+        type='NetAugHook',
+        width_aug_stop=0.5,  # fraction of training with width augmentation
+        netaug_stop_epoch=None,  # epoch from which NetAug stops altogether
+        sort_channels=True,  # L1-importance sorting at epoch starts
+        bn_calibration_batches=20)  # BN re-estimation before evaluation
+]

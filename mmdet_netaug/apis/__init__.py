@@ -1,0 +1,7 @@
+"""High-level functions used by the tools."""
+from .export import (build_netaug_model, export_tiny, model_complexity,
+                     plain_config)
+
+__all__ = [
+    'build_netaug_model', 'export_tiny', 'model_complexity', 'plain_config'
+]

@@ -1,0 +1,4 @@
+"""Training-time machinery."""
+from .hooks import NetAugHook
+
+__all__ = ['NetAugHook']

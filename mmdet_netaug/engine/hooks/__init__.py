@@ -1,0 +1,4 @@
+"""Runner hooks."""
+from .netaug_hook import NetAugHook
+
+__all__ = ['NetAugHook']

@@ -1,0 +1,180 @@
+"""The runner hook that drives NetAug through training."""
+import random
+from typing import Optional
+
+from mmengine.dist import broadcast_object_list
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from torch.utils.data import DataLoader, RandomSampler
+
+from mmdet.registry import HOOKS
+from ...models.bn_calibration import recalibrate_batchnorm
+from ...models.netaug_detector import NetAugDetector
+from ...models.supernet import permute_optimizer_state
+
+
+@HOOKS.register_module()
+class NetAugHook(Hook):
+    """Samples the augmented sub-network of every step and runs NetAug's
+    schedule.
+
+    * Every step, one augmented sub-network is drawn from a generator seeded
+      with ``(seed, iteration)``: every rank draws the same network, a run is
+      reproducible from its seed, and a resumed run continues the sequence.
+    * Width augmentation (channels between blocks) stops once
+      ``width_aug_stop`` of the training iterations are done; the hidden
+      channels of blocks keep being augmented (as in the NetAug code).
+    * Optionally, all augmentation stops at ``netaug_stop_epoch``.
+    * At the start of each epoch while widths are augmented, hidden channels
+      are sorted by L1 importance (the optimiser state follows).
+    * Before validation, and into every checkpoint, the tiny model's
+      BatchNorm statistics are re-estimated on ``bn_calibration_batches``
+      training batches.
+
+    Args:
+        width_aug_stop (float): Fraction of training (0..1) after which
+            widths are no longer augmented. Default: 0.5.
+        netaug_stop_epoch (int, optional): Epoch from which no augmented
+            pass runs at all. Default: None (never).
+        sort_channels (bool): Sort hidden channels by importance at epoch
+            starts while widths are augmented. Default: True.
+        bn_calibration_batches (int): Training batches for BatchNorm
+            re-estimation. Default: 20.
+        seed (int, optional): Seed of the sub-network sampler. Default: the
+            runner's seed (rank 0's, broadcast).
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self,
+                 width_aug_stop: float = 0.5,
+                 netaug_stop_epoch: Optional[int] = None,
+                 sort_channels: bool = True,
+                 bn_calibration_batches: int = 20,
+                 seed: Optional[int] = None) -> None:
+        if not isinstance(width_aug_stop, (int, float)) or not (
+                0 <= width_aug_stop <= 1):
+            raise ValueError('NetAugHook: field "width_aug_stop" must be a '
+                             'fraction of training between 0 and 1, got '
+                             f'{width_aug_stop!r}')
+        if netaug_stop_epoch is not None and (
+                not isinstance(netaug_stop_epoch, int)
+                or netaug_stop_epoch < 0):
+            raise ValueError('NetAugHook: field "netaug_stop_epoch" must be '
+                             f'None or an epoch >= 0, got '
+                             f'{netaug_stop_epoch!r}')
+        if not isinstance(bn_calibration_batches,
+                          int) or bn_calibration_batches < 1:
+            raise ValueError('NetAugHook: field "bn_calibration_batches" '
+                             'must be an integer >= 1, got '
+                             f'{bn_calibration_batches!r}')
+        self.width_aug_stop = float(width_aug_stop)
+        self.netaug_stop_epoch = netaug_stop_epoch
+        self.sort_channels = sort_channels
+        self.bn_calibration_batches = bn_calibration_batches
+        self.seed = seed
+        self.bn_stale = False
+        self._calibration_loader = None
+
+    # -- helpers ----------------------------------------------------------
+    @staticmethod
+    def netaug_model(runner: Runner) -> NetAugDetector:
+        """The NetAugDetector the runner trains (unwrapped)."""
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        if not isinstance(model, NetAugDetector):
+            raise TypeError(
+                'NetAugHook needs a NetAugDetector model (model=dict('
+                f"type='NetAugDetector', ...)), got {type(model).__name__}. "
+                'Remove the hook from custom_hooks or use a NetAug config')
+        return model
+
+    def width_augmented(self, runner: Runner) -> bool:
+        """Whether widths between blocks are augmented at this iteration."""
+        return runner.iter < self.width_aug_stop * runner.max_iters
+
+    def netaug_active(self, runner: Runner) -> bool:
+        """Whether an augmented pass runs at all in this epoch."""
+        return (self.netaug_stop_epoch is None
+                or runner.epoch < self.netaug_stop_epoch)
+
+    def sample_widths(self, runner: Runner):
+        """The augmented sub-network of the current iteration."""
+        rng = random.Random(f'netaug-{self.seed}-{runner.iter}')
+        return self.netaug_model(runner).supernet.sample(
+            rng, augment_width=self.width_augmented(runner))
+
+    # -- events -----------------------------------------------------------
+    def before_run(self, runner: Runner) -> None:
+        model = self.netaug_model(runner)
+        model.driven_by_hook = True
+        if self.seed is None:
+            seed = [runner.seed if runner.seed is not None else 0]
+            broadcast_object_list(seed)
+            self.seed = int(seed[0])
+
+    def before_train_epoch(self, runner: Runner) -> None:
+        if not (self.sort_channels and self.netaug_active(runner)
+                and self.width_augmented(runner)):
+            return
+        moved = self.netaug_model(runner).supernet.sort_channels()
+        wrappers = getattr(runner.optim_wrapper, 'values', None)
+        for wrapper in (wrappers() if wrappers else [runner.optim_wrapper]):
+            permute_optimizer_state(wrapper.optimizer, moved)
+
+    def before_train_iter(self, runner: Runner, batch_idx: int,
+                          data_batch=None) -> None:
+        model = self.netaug_model(runner)
+        model.aug_widths = (self.sample_widths(runner)
+                            if self.netaug_active(runner) else None)
+        self.bn_stale = True
+
+    def before_val_epoch(self, runner: Runner) -> None:
+        if self.bn_stale:
+            self.recalibrate(runner)
+
+    def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
+        checkpoint['netaug'] = dict(seed=self.seed)
+        if not self.bn_stale:
+            return
+        self.recalibrate(runner)
+        # The state dict was taken before this hook: refresh its BN buffers.
+        state = self.netaug_model(runner).state_dict()
+        saved = checkpoint.get('state_dict', {})
+        for key in saved:
+            if key.endswith(('running_mean', 'running_var',
+                             'num_batches_tracked')) and key in state:
+                saved[key] = state[key].detach().cpu()
+
+    def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
+        saved = checkpoint.get('netaug')
+        if saved is not None:
+            self.seed = saved['seed']
+
+    def recalibrate(self, runner: Runner) -> None:
+        """Re-estimate the tiny model's BatchNorm statistics now."""
+        used = recalibrate_batchnorm(self.netaug_model(runner),
+                                     self.calibration_loader(runner),
+                                     self.bn_calibration_batches)
+        runner.logger.info(f'NetAug: re-estimated the tiny model\'s '
+                           f'BatchNorm statistics on {used} training batches')
+        self.bn_stale = False
+
+    def calibration_loader(self, runner: Runner) -> DataLoader:
+        """Random training batches for re-estimation (a loader of its own,
+        so that the training loader's iteration is never disturbed)."""
+        if self._calibration_loader is None:
+            train = runner.train_dataloader
+            sampler = RandomSampler(
+                train.dataset,
+                replacement=True,
+                num_samples=self.bn_calibration_batches * train.batch_size)
+            self._calibration_loader = DataLoader(
+                train.dataset,
+                batch_size=train.batch_size,
+                sampler=sampler,
+                num_workers=train.num_workers,
+                collate_fn=train.collate_fn,
+                drop_last=True)
+        return self._calibration_loader

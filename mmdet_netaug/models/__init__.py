@@ -1,0 +1,14 @@
+"""NetAug models: width space, channel graph, supernet and the wrappers."""
+from .bn_calibration import recalibrate_batchnorm
+from .channel_graph import (ChannelGraph, ChannelGroup, LayerChannels,
+                            UnsupportedModelError)
+from .netaug_backbone import NetAugBackbone
+from .netaug_detector import NetAugDetector
+from .supernet import Supernet, permute_optimizer_state
+from .width_space import WidthSpace, choices_from_factors
+
+__all__ = [
+    'ChannelGraph', 'ChannelGroup', 'LayerChannels', 'UnsupportedModelError',
+    'NetAugBackbone', 'NetAugDetector', 'Supernet', 'WidthSpace',
+    'choices_from_factors', 'permute_optimizer_state', 'recalibrate_batchnorm'
+]

@@ -1,0 +1,459 @@
+"""Which channels of a built model are coupled, derived by tracing it.
+
+One forward pass of the plain (tiny) model runs under a
+:class:`~torch.overrides.TorchFunctionMode` that follows every tensor's
+channel dimension (dim 1) back to the layers that produced it. A *source* is
+the output channels of one convolution (or the network input); a tensor's
+*descriptor* is the list of sources its channels come from, in order (more
+than one after a concatenation). From the trace:
+
+* an element-wise op on two tensors (a residual addition, a gate) ties their
+  sources together: they must keep one width;
+* a depthwise convolution passes its input's sources through;
+* a grouped convolution with equal channels per group in and out ties its
+  input and output width;
+* channels that leave the traced world (a reshape, a permute, the model's
+  outputs, the input image) are fixed and never widened.
+
+Sources tied together form a :class:`ChannelGroup`: the unit that takes one
+width at a time. Nothing here is specific to an architecture: the couplings
+of MobileNetV2's residuals, SSD's depthwise heads and YOLOv3's concatenations
+all come out of the same rules.
+"""
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_flatten
+
+_NORM_TYPES = (nn.BatchNorm2d, nn.SyncBatchNorm)
+
+# Ops that keep each channel where it is (the output's channel dim is the
+# input's). Any op not named here and not recognised below is treated as
+# one that the channels leave: their groups become fixed.
+_CHANNEL_WISE = {
+    'relu', 'relu_', 'relu6', 'hardtanh', 'hardtanh_', 'leaky_relu',
+    'leaky_relu_', 'sigmoid', 'sigmoid_', 'tanh', 'silu', 'hardswish',
+    'hardsigmoid', 'gelu', 'elu', 'mish', 'prelu', 'softplus', 'exp',
+    'clamp', 'clamp_', 'clip', 'dropout', 'dropout2d', 'max_pool2d',
+    'avg_pool2d', 'adaptive_avg_pool2d', 'adaptive_max_pool2d', 'interpolate',
+    'upsample', 'pad', 'contiguous', 'clone', 'to', 'float', 'half',
+    'bfloat16', 'type_as', 'detach', 'mean', 'amax', 'sum', 'abs', 'neg',
+    '__neg__', 'pow', '__pow__', 'sqrt', 'rsqrt', 'reciprocal', 'max_pool2d_with_indices',
+    '_max_pool2d', 'add', 'add_', '__add__', '__radd__', '__iadd__', 'sub',
+    'sub_', '__sub__', '__rsub__', '__isub__', 'mul', 'mul_', '__mul__',
+    '__rmul__', '__imul__', 'div', 'div_', '__truediv__', '__rtruediv__',
+    '__itruediv__', 'where', 'zeros_like', 'ones_like', 'empty_like',
+}
+_CONCAT = {'cat', 'concat', 'concatenate'}
+
+
+class UnsupportedModelError(ValueError):
+    """The model holds a layer or a coupling NetAug cannot widen."""
+
+
+@dataclass
+class ChannelGroup:
+    """Channels that always take one width together.
+
+    Attributes:
+        index (int): Position in :attr:`ChannelGraph.groups`.
+        name (str): The first module that produces these channels.
+        base_width (int): Width in the tiny model.
+        fixed (bool): Never widened (model input or output, reshaped, or a
+            layer that cannot be widened).
+        inner (bool): The channels stay inside one block (neither its input
+            nor its output), like an inverted residual's hidden channels;
+            they take the expand choices, the others the width choices.
+        sortable (bool): Channels may be reordered by importance (single
+            producer, no concatenation, no grouped convolution).
+        multiple_of (int): Every width must be a multiple of this (channels
+            per group of a grouped convolution).
+        modules (list[str]): Names of the modules with a dim in the group.
+    """
+    index: int
+    name: str
+    base_width: int
+    fixed: bool = False
+    inner: bool = False
+    sortable: bool = True
+    multiple_of: int = 1
+    modules: List[str] = field(default_factory=list)
+
+
+@dataclass
+class LayerChannels:
+    """The channel descriptors of one convertible layer.
+
+    ``inputs`` and ``outputs`` are tuples of group indices, one per segment
+    (several for a concatenated input). A norm layer has ``inputs ==
+    outputs``; so does a depthwise convolution.
+    """
+    name: str
+    inputs: Tuple[int, ...]
+    outputs: Tuple[int, ...]
+    depthwise: bool = False
+
+
+class _UnionFind:
+
+    def __init__(self):
+        self.parent: List[int] = []
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        a, b = self.find(a), self.find(b)
+        if a != b:
+            self.parent[max(a, b)] = min(a, b)
+
+
+class _Tracer(TorchFunctionMode):
+    """Follows channel descriptors through one forward pass."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.names = {m: n for n, m in model.named_modules()}
+        self.layer_of_param: Dict[int, nn.Module] = {}
+        self.owner_of_param: Dict[int, nn.Module] = {}
+        for module in model.modules():
+            for p in module.parameters(recurse=False):
+                self.owner_of_param[id(p)] = module
+            if isinstance(module, (nn.Conv2d, ) + _NORM_TYPES):
+                for t in (module.weight, getattr(module, 'running_mean',
+                                                 None)):
+                    if t is not None:
+                        self.layer_of_param[id(t)] = module
+        self.sets = _UnionFind()
+        self.size: List[int] = []
+        self.fixed_sources: set = set()
+        self.grouped_sources: set = set()
+        self.multiple_of: Dict[int, int] = defaultdict(lambda: 1)
+        self.source_name: List[str] = []
+        self.conv_source: Dict[nn.Module, int] = {}
+        self.layer_inputs: Dict[nn.Module, List[int]] = {}
+        self.depthwise: set = set()
+        self.call_order: List[nn.Module] = []
+        self.desc: Dict[int, Tuple[int, ...]] = {}
+        self.alive: List[torch.Tensor] = []  # keeps ids unique while tracing
+        self.module_io: Dict[nn.Module, set] = defaultdict(set)
+
+    # -- descriptors ------------------------------------------------------
+    def new_source(self, size: int, name: str, fixed: bool = False) -> int:
+        sid = self.sets.add()
+        self.size.append(size)
+        self.source_name.append(name)
+        if fixed:
+            self.fixed_sources.add(sid)
+        return sid
+
+    def set_desc(self, tensor, desc) -> None:
+        if isinstance(tensor, torch.Tensor) and tensor.dim() >= 2:
+            self.desc[id(tensor)] = tuple(desc)
+            self.alive.append(tensor)
+
+    def get_desc(self, tensor) -> Optional[Tuple[int, ...]]:
+        if not isinstance(tensor, torch.Tensor):
+            return None
+        return self.desc.get(id(tensor))
+
+    def tie(self, a: Sequence[int], b: Sequence[int], where: str) -> None:
+        sizes_a = [self.size[s] for s in a]
+        sizes_b = [self.size[s] for s in b]
+        if sizes_a != sizes_b:
+            raise UnsupportedModelError(
+                f'{where}: joins channels laid out as {sizes_a} with '
+                f'channels laid out as {sizes_b}; NetAug can only tie '
+                'tensors made of the same segments')
+        for x, y in zip(a, b):
+            self.sets.union(x, y)
+
+    def fix(self, desc) -> None:
+        self.fixed_sources.update(desc)
+
+    def fix_tensors(self, tensors) -> None:
+        for t in tensors:
+            d = self.get_desc(t)
+            if d is not None:
+                self.fix(d)
+
+    # -- layers -----------------------------------------------------------
+    def layer_input(self, module, x, where: str) -> Tuple[int, ...]:
+        desc = self.get_desc(x)
+        if desc is None:
+            # Channels we cannot follow (e.g. after a shuffle): keep fixed.
+            desc = (self.new_source(x.shape[1], where + '.input', True), )
+        if module in self.layer_inputs:
+            self.tie(self.layer_inputs[module], desc, where)
+        else:
+            self.layer_inputs[module] = list(desc)
+            self.call_order.append(module)
+        return desc
+
+    def conv(self, args, kwargs):
+        x = args[0]
+        weight = args[1] if len(args) > 1 else kwargs['weight']
+        module = self.layer_of_param.get(id(weight))
+        if not isinstance(module, nn.Conv2d):
+            owner = self.owner_of_param.get(id(weight))
+            what = (f'{self.names.get(owner)} ({type(owner).__name__})'
+                    if owner is not None else 'a computed weight')
+            raise UnsupportedModelError(
+                f'conv2d with the weight of {what}: NetAug widens '
+                'nn.Conv2d layers only (deformable or weight-standardised '
+                'convolutions are not supported)')
+        name = self.names[module]
+        desc = self.layer_input(module, x, name)
+        groups = module.groups
+        if groups == 1:
+            out = self.conv_source.get(module)
+            if out is None:
+                out = self.conv_source[module] = self.new_source(
+                    module.out_channels, name)
+            return (out, )
+        in_per_group = module.in_channels // groups
+        out_per_group = module.out_channels // groups
+        if in_per_group == 1 and out_per_group == 1:
+            self.depthwise.add(module)
+            return desc  # depthwise: channels pass through
+        out = self.conv_source.get(module)
+        if out is None:
+            out = self.conv_source[module] = self.new_source(
+                module.out_channels, name)
+        if in_per_group == out_per_group and len(desc) == 1:
+            self.tie(desc, (out, ), name)
+            self.grouped_sources.update((desc[0], out))
+            self.multiple_of[out] = math.lcm(self.multiple_of[out],
+                                             in_per_group)
+        else:  # channel multipliers, grouped concatenations: keep as is
+            self.fix(desc)
+            self.fix((out, ))
+        return (out, )
+
+    def norm(self, args, kwargs):
+        x = args[0]
+        params = [a for a in list(args[1:]) + list(kwargs.values())
+                  if isinstance(a, torch.Tensor)]
+        module = next((self.layer_of_param[id(p)] for p in params
+                       if id(p) in self.layer_of_param), None)
+        if module is None:
+            raise UnsupportedModelError(
+                'batch_norm whose parameters belong to no BatchNorm layer')
+        return self.layer_input(module, x, self.names[module])
+
+    def check_parameters(self, func_name, flat_args) -> None:
+        for a in flat_args:
+            if isinstance(a, nn.Parameter) and a.numel() > 1:
+                owner = self.owner_of_param.get(id(a))
+                raise UnsupportedModelError(
+                    f'{self.names.get(owner)} ({type(owner).__name__}) uses '
+                    f'a per-channel parameter in {func_name}; NetAug widens '
+                    'nn.Conv2d, BatchNorm2d and SyncBatchNorm layers only')
+
+    # -- the mode ---------------------------------------------------------
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        name = getattr(func, '__name__', '')
+        flat_args = tree_flatten((args, kwargs))[0]
+        tensors_in = [a for a in flat_args if isinstance(a, torch.Tensor)]
+        tracked = [t for t in tensors_in if self.get_desc(t) is not None]
+        if name == 'conv2d':
+            self.set_desc(out, self.conv(args, kwargs))
+            return out
+        if name == 'batch_norm':
+            self.set_desc(out, self.norm(args, kwargs))
+            return out
+        outs = [o for o in tree_flatten(out)[0]
+                if isinstance(o, torch.Tensor)]
+        if not tracked or not outs:
+            return out  # e.g. x.shape, x.requires_grad: no channels flow
+        self.check_parameters(name, flat_args)
+        if name in _CONCAT:
+            self.concat(args, kwargs, out)
+        elif name == '__getitem__' and self.keeps_channels(args):
+            self.set_desc(out, self.get_desc(args[0]))
+        elif name in _CHANNEL_WISE and len(outs) == 1:
+            self.channel_wise(tracked, outs[0], name)
+        else:
+            self.fix_tensors(tracked)
+        return out
+
+    @staticmethod
+    def keeps_channels(args) -> bool:
+        x, index = args[0], args[1]
+        index = index if isinstance(index, tuple) else (index, )
+        if any(i is Ellipsis for i in index):
+            at = next(k for k, i in enumerate(index) if i is Ellipsis)
+            fill = x.dim() - (len(index) - 1)
+            index = index[:at] + (slice(None), ) * fill + index[at + 1:]
+        head = list(index[:2]) + [slice(None)] * (2 - len(index[:2]))
+        return all(isinstance(i, slice) and i == slice(None) for i in head)
+
+    def concat(self, args, kwargs, out) -> None:
+        tensors = args[0] if args else kwargs['tensors']
+        dim = args[1] if len(args) > 1 else kwargs.get('dim', 0)
+        if dim < 0:
+            dim += out.dim()
+        if dim != 1:
+            self.fix_tensors(tensors)
+            return
+        desc = []
+        for k, t in enumerate(tensors):
+            d = self.get_desc(t)
+            if d is None:
+                d = (self.new_source(t.shape[1], f'concat input {k}', True), )
+            desc.extend(d)
+        self.set_desc(out, desc)
+
+    def channel_wise(self, tracked, out, name) -> None:
+        if out.dim() < 2:
+            self.fix_tensors(tracked)
+            return
+        channels = out.shape[1]
+        full = [t for t in tracked if t.dim() >= 2 and t.shape[1] == channels
+                and t.shape[0] in (out.shape[0], 1)]
+        broadcast = [t for t in tracked if t.dim() >= 2 and t.shape[1] == 1]
+        if len(full) + len(broadcast) != len(tracked) or not full:
+            self.fix_tensors(tracked)
+            return
+        first = self.get_desc(full[0])
+        for other in full[1:]:
+            self.tie(first, self.get_desc(other), f'{name} of two tensors')
+        self.set_desc(out, first)
+
+
+@dataclass
+class ChannelGraph:
+    """The channel groups of a model and the layers that use them.
+
+    Build it with :meth:`trace`. ``layers`` maps a module name to its
+    :class:`LayerChannels`; ``groups`` lists the :class:`ChannelGroup`.
+    """
+    groups: List[ChannelGroup]
+    layers: Dict[str, LayerChannels]
+
+    @classmethod
+    def trace(cls, model: nn.Module, forward: Callable[[], object],
+              inputs: Sequence[torch.Tensor]) -> 'ChannelGraph':
+        """Trace ``forward()`` (which must consume ``inputs``) on ``model``.
+
+        Args:
+            model (nn.Module): The plain model; its layers are not changed.
+            forward (callable): Runs the part of the model to widen, e.g.
+                ``lambda: detector._forward(img)``.
+            inputs (list[Tensor]): The input tensors; their channels and the
+                returned tensors' channels are fixed.
+        """
+        tracer = _Tracer(model)
+        for k, x in enumerate(inputs):
+            tracer.set_desc(x, (tracer.new_source(x.shape[1], f'input {k}',
+                                                  True), ))
+        hooks = []
+        for module in model.modules():
+            hooks.append(module.register_forward_pre_hook(
+                lambda m, args, t=tracer: t.module_io[m].update(
+                    s for a in tree_flatten(args)[0]
+                    for s in (t.get_desc(a) or ()))))
+            hooks.append(module.register_forward_hook(
+                lambda m, args, out, t=tracer: t.module_io[m].update(
+                    s for a in tree_flatten(out)[0]
+                    for s in (t.get_desc(a) or ()))))
+        try:
+            with torch.no_grad(), tracer:
+                outputs = forward()
+        finally:
+            for h in hooks:
+                h.remove()
+        tracer.fix_tensors(tree_flatten(outputs)[0])
+        return cls._build(model, tracer)
+
+    @classmethod
+    def _build(cls, model, tracer: _Tracer) -> 'ChannelGraph':
+        find = tracer.sets.find
+        roots: Dict[int, int] = {}  # root source -> group index
+        groups: List[ChannelGroup] = []
+        for sid in range(len(tracer.size)):
+            root = find(sid)
+            if root not in roots:
+                roots[root] = len(groups)
+                groups.append(ChannelGroup(len(groups),
+                                           tracer.source_name[root],
+                                           tracer.size[root]))
+            group = groups[roots[root]]
+            if tracer.size[sid] != group.base_width:
+                raise UnsupportedModelError(
+                    f'{tracer.source_name[sid]}: {tracer.size[sid]} channels '
+                    f'are tied to {group.name} with {group.base_width}')
+            group.fixed |= sid in tracer.fixed_sources
+            group.multiple_of = math.lcm(group.multiple_of,
+                                         tracer.multiple_of[sid])
+            if sid in tracer.grouped_sources:
+                group.sortable = False
+
+        def to_groups(desc):
+            return tuple(roots[find(s)] for s in desc)
+
+        layers: Dict[str, LayerChannels] = {}
+        producers = defaultdict(int)
+        for module in tracer.call_order:
+            name = tracer.names[module]
+            inputs = to_groups(tracer.layer_inputs[module])
+            if isinstance(module, nn.Conv2d) and module not in (
+                    tracer.depthwise):
+                outputs = to_groups((tracer.conv_source[module], ))
+                producers[outputs[0]] += 1
+                layer = LayerChannels(name, inputs, outputs)
+            else:
+                layer = LayerChannels(name, inputs, inputs,
+                                      depthwise=module in tracer.depthwise)
+            layers[name] = layer
+            for g in set(layer.inputs + layer.outputs):
+                groups[g].modules.append(name)
+            if len(inputs) > 1:  # concatenated: keep channel order as is
+                for g in inputs:
+                    groups[g].sortable = False
+        cls._classify(model, tracer, groups, roots, producers)
+        return cls(groups, layers)
+
+    @staticmethod
+    def _classify(model, tracer, groups, roots, producers) -> None:
+        """Mark inner groups: channels that never cross a block's boundary.
+
+        A block is a module holding two or more convolutions (an inverted
+        residual, a detection block, a whole backbone); a conv-norm-act
+        module is not. Channels seen at no block's input or output are the
+        block's hidden channels: they take the expand choices and may be
+        reordered by importance when one layer alone produces them.
+        """
+        find = tracer.sets.find
+        boundary = set()
+        for module, sources in tracer.module_io.items():
+            convs = sum(isinstance(m, nn.Conv2d) for m in module.modules())
+            if convs >= 2:
+                boundary.update(roots[find(s)] for s in sources)
+        for group in groups:
+            group.inner = not group.fixed and group.index not in boundary
+            if not group.inner or producers[group.index] != 1:
+                group.sortable = False
+
+    def describe(self) -> str:
+        """A table of the groups, for logs and for users."""
+        lines = []
+        for g in self.groups:
+            kind = 'fixed' if g.fixed else ('inner' if g.inner else 'outer')
+            lines.append(f'{g.index:3d} {kind:5s} {g.base_width:5d}  {g.name}'
+                         f' ({len(g.modules)} layers)')
+        return '\n'.join(lines)

@@ -1,0 +1,190 @@
+"""The NetAug detector: a plain mmdet detector trained with its augmented
+sub-networks, evaluated and exported as the tiny model alone."""
+import copy
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmdet.models.detectors.base import BaseDetector
+from mmdet.models.utils import rename_loss_dict, reweight_loss_dict
+from mmdet.registry import MODELS
+from mmdet.structures import OptSampleList, SampleList
+from mmdet.utils import ConfigType, OptMultiConfig
+from mmengine.config import ConfigDict
+from torch import Tensor
+
+from .channel_graph import ChannelGraph
+from .netaug_backbone import NetAugBackbone
+from .supernet import Supernet, Widths
+
+
+@MODELS.register_module()
+class NetAugDetector(BaseDetector):
+    """Trains a tiny detector with Network Augmentation (Cai et al., 2022).
+
+    Every training step computes ``L(tiny) + aug_loss_weight * L(aug)``,
+    where ``aug`` is one augmented sub-network that shares the tiny model's
+    weights (the tiny weights are the leading slices of the wide ones).
+    :class:`~mmdet_netaug.engine.NetAugHook` chooses that sub-network each
+    step. Validation, test and export always use the tiny model.
+
+    The channel couplings of the backbone, the neck and the head are derived
+    by tracing the built detector once (see
+    :class:`~mmdet_netaug.models.channel_graph.ChannelGraph`), so any
+    single-stage detector built from convolutions and BatchNorm can be
+    augmented without new code. The width choices come from the
+    :class:`NetAugBackbone` that wraps the detector's backbone.
+
+    Args:
+        detector (dict): Config of the plain single-stage detector whose
+            backbone is a ``NetAugBackbone``.
+        aug_loss_weight (float): ``alpha``, the weight of the augmented loss.
+            Default: 1.0.
+        trace_input_size (tuple[int, int]): Height and width of the dummy
+            image used to trace the channel couplings. Default: (320, 320).
+        check_finite (bool): Stop with a clear error when a loss is NaN or
+            infinite, naming the sub-network. Default: True.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 detector: ConfigType,
+                 aug_loss_weight: float = 1.0,
+                 trace_input_size: Tuple[int, int] = (320, 320),
+                 check_finite: bool = True,
+                 init_cfg: OptMultiConfig = None) -> None:
+        if not isinstance(aug_loss_weight, (int, float)) or not (
+                aug_loss_weight >= 0):
+            raise ValueError('NetAugDetector: field "aug_loss_weight" '
+                             '(alpha) must be a number >= 0, got '
+                             f'{aug_loss_weight!r}')
+        if not isinstance(detector, dict) or 'type' not in detector:
+            raise ValueError('NetAugDetector: field "detector" must be the '
+                             'config dict of a plain detector, got '
+                             f'{detector!r}')
+        backbone_cfg = detector.get('backbone') or {}
+        if backbone_cfg.get('type') not in ('NetAugBackbone',
+                                             NetAugBackbone):
+            raise ValueError(
+                'NetAugDetector: field "detector.backbone" must be a '
+                "NetAugBackbone, e.g. backbone=dict(type='NetAugBackbone', "
+                "backbone=dict(type='MobileNetV2', ...)); got type "
+                f'{backbone_cfg.get("type")!r}')
+        built = MODELS.build(detector)
+        if not hasattr(built, '_forward') or not hasattr(built, 'bbox_head'):
+            raise ValueError('NetAugDetector: the detector must be a '
+                             'single-stage mmdet detector with a bbox_head, '
+                             f'got {type(built).__name__}')
+        super().__init__(data_preprocessor=built.data_preprocessor,
+                         init_cfg=init_cfg)
+        self.detector = built
+        self.detector_cfg = _to_dict(detector)
+        self.aug_loss_weight = float(aug_loss_weight)
+        self.check_finite = check_finite
+        graph = self._trace(trace_input_size)
+        self.supernet = Supernet(self.detector, graph,
+                                 built.backbone.width_space)
+        #: Widths of the augmented sub-network of the next training step;
+        #: set by NetAugHook (None: no augmented pass).
+        self.aug_widths: Optional[Widths] = None
+        #: Whether a NetAugHook drives this model (checked in training).
+        self.driven_by_hook = False
+
+    def _trace(self, input_size) -> ChannelGraph:
+        if (not isinstance(input_size, (tuple, list)) or len(input_size) != 2
+                or not all(isinstance(s, int) and s > 0
+                           for s in input_size)):
+            raise ValueError('NetAugDetector: field "trace_input_size" must '
+                             f'be (height, width), got {input_size!r}')
+        image = torch.randn(1, 3, *input_size)
+        was_training = self.detector.training
+        self.detector.eval()
+        try:
+            return ChannelGraph.trace(self.detector,
+                                      lambda: self.detector._forward(image),
+                                      [image])
+        finally:
+            self.detector.train(was_training)
+
+    # -- training ---------------------------------------------------------
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: SampleList) -> Union[dict, list]:
+        """The tiny model's losses plus the weighted losses of the augmented
+        sub-network (prefixed ``aug_``), in one forward, so that it runs the
+        same under DDP, AMP and gradient accumulation."""
+        if not self.driven_by_hook:
+            raise RuntimeError(
+                'NetAugDetector is training without NetAugHook: add '
+                "custom_hooks = [dict(type='NetAugHook')] to the config (it "
+                'chooses the augmented sub-network of every step)')
+        self.supernet.set_tiny()
+        losses = self.detector.loss(batch_inputs, batch_data_samples)
+        self._check_finite(losses, 'the tiny model')
+        if self.aug_widths is not None and self.aug_loss_weight > 0:
+            self.supernet.set_widths(self.aug_widths)
+            try:
+                aug = self.detector.loss(batch_inputs, batch_data_samples)
+            finally:
+                self.supernet.set_tiny()
+            self._check_finite(aug, 'the augmented sub-network with group '
+                               f'widths {list(self.aug_widths)}')
+            losses.update(
+                rename_loss_dict(
+                    'aug_', reweight_loss_dict(aug, self.aug_loss_weight)))
+        return losses
+
+    def _check_finite(self, losses: dict, which: str) -> None:
+        if not self.check_finite:
+            return
+        values = [
+            v for k, v in losses.items() if 'loss' in k for v in (
+                v if isinstance(v, (list, tuple)) else [v])
+        ]
+        if values and not torch.isfinite(
+                torch.stack([v.detach().float().sum() for v in values])).all():
+            bad = {k: v for k, v in losses.items() if 'loss' in k}
+            raise FloatingPointError(
+                f'NetAugDetector: a loss of {which} is not finite: {bad}. '
+                'Lower the learning rate or aug_loss_weight, or enable '
+                'gradient clipping (optim_wrapper.clip_grad)')
+
+    # -- inference: always the tiny model ---------------------------------
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """Predict with the tiny model."""
+        self.supernet.set_tiny()
+        return self.detector.predict(batch_inputs, batch_data_samples,
+                                     rescale=rescale)
+
+    def _forward(self, batch_inputs: Tensor,
+                 batch_data_samples: OptSampleList = None):
+        """The tiny model's raw head outputs."""
+        self.supernet.set_tiny()
+        return self.detector._forward(batch_inputs, batch_data_samples)
+
+    def extract_feat(self, batch_inputs: Tensor):
+        """The tiny model's neck features."""
+        self.supernet.set_tiny()
+        return self.detector.extract_feat(batch_inputs)
+
+    # -- export -----------------------------------------------------------
+    def plain_detector_config(self) -> dict:
+        """Config of the plain detector (the tiny model) for stock mmdet."""
+        cfg = copy.deepcopy(self.detector_cfg)
+        cfg['backbone'] = copy.deepcopy(self.detector.backbone.backbone_cfg)
+        return _to_dict(cfg)
+
+    def export_plain(self, widths: Optional[Sequence[int]] = None
+                     ) -> nn.Module:
+        """The tiny model (or another sub-network) as a plain mmdet detector
+        whose state dict loads strictly into ``plain_detector_config()``."""
+        static = self.supernet.export(widths)
+        static.backbone = static.backbone.backbone  # unwrap NetAugBackbone
+        return static
+
+
+def _to_dict(cfg):
+    """A plain-``dict`` deep copy of a (Config)dict."""
+    if isinstance(cfg, ConfigDict):
+        cfg = cfg.to_dict()
+    return copy.deepcopy(dict(cfg))

@@ -1,0 +1,232 @@
+"""A model whose layers are widened in place: its sub-networks share weights.
+
+:class:`Supernet` converts the layers named in a
+:class:`~mmdet_netaug.models.channel_graph.ChannelGraph` to dynamic ops,
+sets the widths of every channel group, samples augmented sub-networks,
+sorts hidden channels by importance and exports the active sub-network as
+plain layers. It is not an ``nn.Module``: the model it controls is.
+"""
+import copy
+import random
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from ..ops import DYNAMIC_OPS, DynamicChannelMixin
+from .channel_graph import ChannelGraph, LayerChannels
+from .width_space import WidthSpace
+
+Widths = Tuple[int, ...]
+
+
+class Supernet:
+    """Width control over a model converted in place to dynamic layers.
+
+    Args:
+        model (nn.Module): The plain model; its traced layers are replaced
+            by their dynamic versions (the plain weights become the leading
+            slices).
+        graph (ChannelGraph): The model's channel groups.
+        space (WidthSpace): The width choices.
+    """
+
+    def __init__(self, model: nn.Module, graph: ChannelGraph,
+                 space: WidthSpace) -> None:
+        self.model, self.graph, self.space = model, graph, space
+        #: Allowed widths of each group, tiny first.
+        self.choices: List[List[int]] = [
+            space.widths(g.base_width, g.inner, g.fixed, g.multiple_of)
+            for g in graph.groups
+        ]
+        self._index_cache: Dict[tuple, torch.Tensor] = {}
+        self.layers: Dict[str, Tuple[nn.Module, LayerChannels]] = {}
+        self._convert()
+        self.widths: Widths = self.tiny_widths()
+
+    # -- structure --------------------------------------------------------
+    def _span(self, groups: Sequence[int], widths: Sequence[int]) -> int:
+        return sum(widths[g] for g in groups)
+
+    def _convert(self) -> None:
+        largest = self.largest_widths()
+        tiny = self.tiny_widths()
+        for name, layer in self.graph.layers.items():
+            module = self.model.get_submodule(name)
+            max_in = self._span(layer.inputs, largest)
+            max_out = self._span(layer.outputs, largest)
+            if (max_in == self._span(layer.inputs, tiny)
+                    and max_out == self._span(layer.outputs, tiny)):
+                continue  # never widened: stays a plain layer
+            dynamic_cls = DYNAMIC_OPS.get(type(module))
+            if dynamic_cls is None:
+                raise TypeError(f'{name}: {type(module).__name__} has no '
+                                'dynamic version')
+            if isinstance(module, nn.Conv2d):
+                dynamic = dynamic_cls.convert_from(module, max_in, max_out)
+            else:
+                dynamic = dynamic_cls.convert_from(module, max_in)
+            parent, _, attr = name.rpartition('.')
+            setattr(self.model.get_submodule(parent), attr, dynamic)
+            self.layers[name] = (dynamic, layer)
+
+    def tiny_widths(self) -> Widths:
+        """Every group at its base width: the tiny model."""
+        return tuple(c[0] for c in self.choices)
+
+    def largest_widths(self) -> Widths:
+        """Every group at its widest choice: the largest augmented model."""
+        return tuple(c[-1] for c in self.choices)
+
+    # -- widths -----------------------------------------------------------
+    def _selection(self, groups: Tuple[int, ...], widths: Widths):
+        if len(groups) == 1:
+            return widths[groups[0]]
+        # A concatenated input: the widest tensor is laid out as all the
+        # segments' base channels, then all their extra channels, so that
+        # the tiny model still uses the leading slice.
+        key = (groups, tuple(widths[g] for g in groups))
+        index = self._index_cache.get(key)
+        if index is None:
+            tiny = [self.choices[g][0] for g in groups]
+            extra = [self.choices[g][-1] - t for g, t in zip(groups, tiny)]
+            base_at, extra_at = 0, sum(tiny)
+            parts = []
+            for g, t, e in zip(groups, tiny, extra):
+                parts.append(torch.arange(base_at, base_at + t))
+                parts.append(
+                    torch.arange(extra_at, extra_at + widths[g] - t))
+                base_at, extra_at = base_at + t, extra_at + e
+            index = self._index_cache[key] = torch.cat(parts)
+        return index
+
+    def set_widths(self, widths: Sequence[int]) -> None:
+        """Activate the sub-network with these group widths."""
+        widths = tuple(int(w) for w in widths)
+        if len(widths) != len(self.choices):
+            raise ValueError(f'expected {len(self.choices)} group widths, '
+                             f'got {len(widths)}')
+        for g, (w, allowed) in enumerate(zip(widths, self.choices)):
+            if w not in allowed:
+                raise ValueError(f'group {g} ({self.graph.groups[g].name}): '
+                                 f'width {w} is not one of {allowed}')
+        if widths == self.widths:
+            return
+        for module, layer in self.layers.values():
+            module.set_active_channels(
+                self._to_device(self._selection(layer.inputs, widths),
+                                module),
+                self._to_device(self._selection(layer.outputs, widths),
+                                module))
+        self.widths = widths
+
+    @staticmethod
+    def _to_device(selection, module):
+        if isinstance(selection, torch.Tensor):
+            return selection.to(module.weight.device if module.weight
+                                is not None else module.running_mean.device)
+        return selection
+
+    def set_tiny(self) -> None:
+        """Activate the tiny model."""
+        self.set_widths(self.tiny_widths())
+
+    def sample(self, rng: random.Random, augment_width: bool = True,
+               augment_expand: bool = True) -> Widths:
+        """Draw one augmented sub-network.
+
+        Args:
+            rng (random.Random): The source of randomness (seeded the same
+                on every rank so that all ranks draw the same network).
+            augment_width (bool): Widen groups between blocks.
+            augment_expand (bool): Widen the hidden channels of blocks.
+        """
+        widths = []
+        for group, allowed in zip(self.graph.groups, self.choices):
+            active = augment_expand if group.inner else augment_width
+            widths.append(rng.choice(allowed) if active else allowed[0])
+        return tuple(widths)
+
+    # -- importance sorting -----------------------------------------------
+    def sort_channels(self) -> List[Tuple[nn.Parameter, int, torch.Tensor]]:
+        """Reorder each sortable group's channels by L1 importance.
+
+        The importance of a channel is the L1 norm of the weights that read
+        it (its consumers), as in the NetAug and Once-for-All code. All
+        layers of the group are permuted together, so the function every
+        sub-network computes is unchanged; the tiny model gets the most
+        important channels.
+
+        Returns:
+            list[tuple]: ``(parameter, dim, permutation)`` for every
+            parameter that was permuted, so that the optimiser's state can
+            follow (see :func:`permute_optimizer_state`).
+        """
+        moved = []
+        for group in self.graph.groups:
+            if not group.sortable or len(self.choices[group.index]) < 2:
+                continue
+            g = group.index
+            consumers, followers = [], []
+            for module, layer in self.layers.values():
+                if isinstance(module, nn.Conv2d) and not layer.depthwise:
+                    if g in layer.inputs:
+                        consumers.append(module)
+                    if layer.outputs == (g, ):
+                        followers.append((module, 0))
+                elif layer.inputs == (g, ):
+                    followers.append((module, 0))
+            if not consumers:
+                continue
+            with torch.no_grad():
+                importance = sum(
+                    m.weight.detach().abs().sum(dim=(0, 2, 3)).float()
+                    for m in consumers)
+                perm = torch.argsort(importance, descending=True,
+                                     stable=True)
+                if torch.equal(perm, torch.arange(len(perm),
+                                                  device=perm.device)):
+                    continue
+                for module in consumers:
+                    moved.append(_permute(module, 'weight', 1, perm))
+                for module, dim in followers:
+                    for name in ('weight', 'bias', 'running_mean',
+                                 'running_var'):
+                        if getattr(module, name, None) is not None:
+                            moved.append(_permute(module, name, dim, perm))
+        return [m for m in moved if isinstance(m[0], nn.Parameter)]
+
+    # -- export -----------------------------------------------------------
+    def export(self, widths: Optional[Sequence[int]] = None) -> nn.Module:
+        """A copy of the model with the given (default: tiny) sub-network as
+        plain layers. The supernet itself is left at the tiny width."""
+        self.set_widths(self.tiny_widths() if widths is None else widths)
+        try:
+            static = copy.deepcopy(self.model)
+        finally:
+            self.set_tiny()
+        for name, module in list(static.named_modules()):
+            if isinstance(module, DynamicChannelMixin):
+                parent, _, attr = name.rpartition('.')
+                setattr(static.get_submodule(parent), attr,
+                        module.to_static_op())
+        return static
+
+
+def _permute(module: nn.Module, name: str, dim: int, perm: torch.Tensor):
+    tensor = getattr(module, name)
+    # In place: the parameter keeps its storage (DDP and optimisers hold it).
+    tensor.data.copy_(tensor.data.index_select(dim, perm.to(tensor.device)))
+    return tensor, dim, perm
+
+
+def permute_optimizer_state(optimizer: torch.optim.Optimizer,
+                            moved: Sequence[Tuple[nn.Parameter, int,
+                                                  torch.Tensor]]) -> None:
+    """Apply channel permutations to the optimiser's per-parameter state
+    (momentum buffers, Adam moments) so it stays aligned with the weights."""
+    for param, dim, perm in moved:
+        for key, value in optimizer.state.get(param, {}).items():
+            if isinstance(value, torch.Tensor) and value.shape == param.shape:
+                optimizer.state[param][key] = value.index_select(
+                    dim, perm.to(value.device))

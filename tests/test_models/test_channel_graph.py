@@ -1,0 +1,133 @@
+"""Channel couplings derived from built models."""
+import pytest
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+
+from conftest import build_model
+from mmdet_netaug.models import (ChannelGraph, NetAugBackbone,
+                                 UnsupportedModelError, WidthSpace)
+
+
+def _trace(model, size=(1, 3, 16, 16)):
+    x = torch.randn(*size)
+    model.eval()
+    return ChannelGraph.trace(model, lambda: model(x), [x])
+
+
+def _group_of(graph, module_name, dim='outputs'):
+    return getattr(graph.layers[module_name], dim)
+
+
+def test_ssdlite_groups_follow_mobilenetv2_structure():
+    graph = build_model().supernet.graph
+    layers = graph.layers
+    prefix = 'backbone.backbone.'
+    # A residual block's output is tied to its input (one width).
+    block0 = _group_of(graph, prefix + 'layer3.0.linear_conv.conv')
+    block1 = _group_of(graph, prefix + 'layer3.1.linear_conv.conv')
+    assert block0 == block1
+    # Hidden channels of an inverted residual: inner, sortable; the
+    # depthwise conv passes them through.
+    hidden = _group_of(graph, prefix + 'layer3.1.expand_conv.conv')[0]
+    assert graph.groups[hidden].inner and graph.groups[hidden].sortable
+    dw = layers[prefix + 'layer3.1.depthwise_conv.conv']
+    assert dw.depthwise and dw.inputs == dw.outputs == (hidden, )
+    assert not graph.groups[block0[0]].inner
+    # Backbone outputs feed the neck and the head: one group across them.
+    out = _group_of(graph, prefix + 'conv2.conv')
+    assert layers['bbox_head.cls_convs.1.0.conv'].inputs == out
+    # Prediction convs keep their outputs; the image is never widened.
+    pred = _group_of(graph, 'bbox_head.cls_convs.0.1')[0]
+    assert graph.groups[pred].fixed
+    stem = layers[prefix + 'conv1.conv']
+    assert graph.groups[stem.inputs[0]].fixed
+
+
+class _ConcatNet(nn.Module):
+    """A YOLOv3-neck-like pattern: two producers concatenated."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = ConvModule(3, 8, 3, padding=1, norm_cfg=dict(type='BN'))
+        self.b = ConvModule(8, 16, 1, norm_cfg=dict(type='BN'))
+        self.fuse = ConvModule(24, 8, 1, norm_cfg=dict(type='BN'))
+        self.out = nn.Conv2d(8, 5, 1)
+
+    def forward(self, x):
+        a = self.a(x)
+        b = self.b(a)
+        up = nn.functional.interpolate(b, scale_factor=1.0)
+        return self.out(self.fuse(torch.cat([a, up], 1)))
+
+
+def test_concatenation_keeps_the_tiny_model_a_leading_slice():
+    from mmdet_netaug.models import Supernet
+    torch.manual_seed(0)
+    model = _ConcatNet().eval()
+    graph = _trace(model)
+    fuse = graph.layers['fuse.conv']
+    assert len(fuse.inputs) == 2  # two segments
+    assert not any(graph.groups[g].sortable for g in fuse.inputs)
+    x = torch.randn(1, 3, 16, 16)
+    reference = model(x)
+    net = Supernet(model, graph, WidthSpace([1.0, 2.0], expand_choices=[1.0, 2.0]))
+    assert torch.equal(model(x), reference)
+    # A wide sub-network runs with consistent shapes through the concat.
+    net.set_widths(net.largest_widths())
+    assert model(x).shape == reference.shape
+    index = model.fuse.conv.active_in
+    assert index.tolist() == list(range(0, 8)) + list(range(24, 32)) + list(
+        range(8, 24)) + list(range(32, 48))
+    net.set_tiny()
+    assert torch.equal(net.export()(x), reference)
+
+
+def test_unsupported_layer_is_named():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.GroupNorm(2, 8),
+                          nn.Conv2d(8, 4, 1))
+    with pytest.raises(UnsupportedModelError, match=r'1 \(GroupNorm\)'):
+        _trace(model)
+
+
+def test_channel_shuffle_fixes_the_channels_it_mixes():
+    class Shuffle(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(3, 8, 1)
+            self.b = nn.Conv2d(8, 4, 1)
+
+        def forward(self, x):
+            y = self.a(x)
+            n, c, h, w = y.shape
+            y = y.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
+            return self.b(y)
+
+    graph = _trace(Shuffle())
+    assert all(g.fixed for g in graph.groups)
+
+
+def test_width_space_options_are_checked():
+    assert WidthSpace(augment_factor=3,
+                      diversity_factor=2).width_choices == [1.0, 2.0, 3.0]
+    for kwargs, field in [(dict(width_choices=[]), 'width_choices'),
+                          (dict(width_choices=[1.2, 2.0]), 'width_choices'),
+                          (dict(expand_choices=[1.0, 0.5]), 'expand_choices'),
+                          (dict(augment_factor=0.5, diversity_factor=2),
+                           'augment_factor'),
+                          (dict(augment_factor=2), 'diversity_factor')]:
+        with pytest.raises(ValueError, match=field):
+            WidthSpace(**kwargs)
+    space = WidthSpace([1.0, 1.8, 2.6])
+    assert space.widths(32, inner=False) == [32, 56, 80]
+    assert space.widths(96, inner=True) == [96, 152, 208, 272]
+    assert space.widths(10, inner=False, fixed=True) == [10]
+
+
+def test_backbone_wrapper_rejects_bad_fields():
+    with pytest.raises(ValueError, match='"backbone"'):
+        NetAugBackbone(backbone='MobileNetV2')
+    with pytest.raises(ValueError, match='first choice must be 1.0'):
+        NetAugBackbone(backbone=dict(type='MobileNetV2'),
+                       width_choices=[2.0, 3.0])

@@ -1,0 +1,70 @@
+"""Export a trained NetAug model's tiny detector as a plain mmdet model.
+
+    python tools/export.py CONFIG CHECKPOINT OUT_DIR [--input-size 320 320]
+
+Writes OUT_DIR/<config>_tiny.py and OUT_DIR/<config>_tiny.pth, which stock
+mmdet loads strictly without this package, checks that the exported model
+computes what the supernet's tiny mode computes, and prints the parameters
+and FLOPs of the tiny model and of the largest augmented model.
+
+The BatchNorm statistics in NetAug checkpoints were re-estimated for the
+tiny model when they were saved (NetAugHook); ``--bn-calibration N``
+re-estimates them again on N training batches before export.
+"""
+import argparse
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import mmdet_netaug  # noqa: F401  (registers NetAug and applies fixes)
+from mmdet.utils import register_all_modules
+from mmdet_netaug.apis import build_netaug_model, export_tiny
+from mmdet_netaug.models import recalibrate_batchnorm
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='NetAug training config')
+    parser.add_argument('checkpoint', help='checkpoint of the NetAug model')
+    parser.add_argument('out_dir', help='folder for the plain config and '
+                        'checkpoint')
+    parser.add_argument('--input-size', type=int, nargs=2,
+                        default=[320, 320], metavar=('H', 'W'),
+                        help='image size for the checks and FLOPs')
+    parser.add_argument('--bn-calibration', type=int, default=0,
+                        metavar='N', help='re-estimate BatchNorm statistics '
+                        'on N training batches first (default: 0, keep the '
+                        'checkpoint\'s)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings (key=value)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    model = build_netaug_model(cfg, args.checkpoint)
+    if args.bn_calibration:
+        loader = Runner.build_dataloader(cfg.train_dataloader)
+        recalibrate_batchnorm(model, loader, args.bn_calibration)
+        model.eval()
+    result = export_tiny(cfg, model, args.out_dir,
+                         input_size=tuple(args.input_size))
+    tiny, largest = result['tiny'], result['largest']
+    print(f'Exported the tiny model:\n  config:     {result["config"]}\n'
+          f'  checkpoint: {result["checkpoint"]}')
+    print(f'Largest |exported - supernet tiny mode| output difference: '
+          f'{result["max_abs_diff"]:.3g}')
+    size = 'x'.join(map(str, args.input_size))
+    print(f'{"model":<26}{"params (M)":>12}{"FLOPs (G) @" + size:>20}')
+    for label, info in (('tiny (exported)', tiny),
+                        ('largest augmented', largest)):
+        print(f'{label:<26}{info["params"] / 1e6:>12.3f}'
+              f'{info["flops"] / 1e9:>20.3f}')
+
+
+if __name__ == '__main__':
+    main()
