@@ -1,0 +1,14 @@
+"""Dataset tools: VOC-to-COCO conversion and the synthetic shapes dataset."""
+from .synthetic import (DEFAULT_IMAGE_SIZE, DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL,
+                        SYNTHETIC_CLASSES, is_complete_synthetic_coco,
+                        make_synthetic_coco)
+from .voc_to_coco import (VOCConversionWarning, collect_voc_classes,
+                          convert_voc_to_coco, load_class_names,
+                          parse_voc_xml, read_split_ids)
+
+__all__ = [
+    'convert_voc_to_coco', 'collect_voc_classes', 'load_class_names',
+    'parse_voc_xml', 'read_split_ids', 'VOCConversionWarning',
+    'make_synthetic_coco', 'is_complete_synthetic_coco', 'SYNTHETIC_CLASSES',
+    'DEFAULT_NUM_TRAIN', 'DEFAULT_NUM_VAL', 'DEFAULT_IMAGE_SIZE'
+]

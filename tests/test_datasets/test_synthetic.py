@@ -1,0 +1,119 @@
+"""Tests for :mod:`mmdet_netaug.datasets.synthetic` and its CLI."""
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+from pycocotools.coco import COCO
+
+from mmdet_netaug.datasets import (DEFAULT_IMAGE_SIZE, DEFAULT_NUM_TRAIN,
+                                   DEFAULT_NUM_VAL, SYNTHETIC_CLASSES,
+                                   make_synthetic_coco)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CLI = REPO_ROOT / 'tools' / 'misc' / 'make_synthetic_dataset.py'
+SMALL = dict(num_train=12, num_val=5, image_size=(96, 128), seed=3)
+
+
+def file_bytes(root):
+    """Map relative path -> bytes for every file under root."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(Path(root).rglob('*')) if p.is_file()
+    }
+
+
+def test_defaults():
+    assert (DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL) == (200, 50)
+    assert DEFAULT_IMAGE_SIZE == (160, 160)
+    assert SYNTHETIC_CLASSES == ('circle', 'square', 'triangle')
+
+
+def test_deterministic(tmp_path):
+    meta_a = make_synthetic_coco(str(tmp_path / 'a'), **SMALL)
+    meta_b = make_synthetic_coco(str(tmp_path / 'b'), **SMALL)
+    assert meta_a['generated'] and meta_b['generated']
+    files_a, files_b = file_bytes(tmp_path / 'a'), file_bytes(tmp_path / 'b')
+    assert len(files_a) == 12 + 5 + 3  # images, 2 json, meta.json
+    assert files_a == files_b
+    # another seed gives other images
+    make_synthetic_coco(str(tmp_path / 'c'), **dict(SMALL, seed=4))
+    files_c = file_bytes(tmp_path / 'c')
+    assert files_c['images/train_00000.png'] != files_a[
+        'images/train_00000.png']
+
+
+def test_counts_boxes_and_pycocotools(tmp_path):
+    out = tmp_path / 'syn'
+    meta = make_synthetic_coco(str(out), **SMALL)
+    height, width = SMALL['image_size']
+    for split, num in (('train', 12), ('val', 5)):
+        ann_file = out / 'annotations' / f'{split}.json'
+        coco = COCO(str(ann_file))
+        assert len(coco.getImgIds()) == num
+        assert [c['name'] for c in coco.loadCats(coco.getCatIds())] == list(
+            SYNTHETIC_CLASSES)
+        assert meta['num_images'][split] == num
+        assert meta['num_annotations'][split] == len(coco.getAnnIds())
+        for img in coco.dataset['images']:
+            assert (img['height'], img['width']) == (height, width)
+            pixels = cv2.imread(str(out / 'images' / img['file_name']))
+            assert pixels.shape == (height, width, 3)
+            anns = coco.imgToAnns[img['id']]
+            assert 1 <= len(anns) <= 4
+            for ann in anns:
+                x, y, w, h = ann['bbox']
+                assert 0 <= x and 0 <= y
+                assert x + w <= width and y + h <= height
+                assert 0.1 * min(height, width) <= min(w, h)
+                assert max(w, h) <= 0.5 * min(height, width) + 1
+                assert ann['area'] == w * h and ann['iscrowd'] == 0
+
+
+def test_second_call_is_noop(tmp_path):
+    out = tmp_path / 'syn'
+    make_synthetic_coco(str(out), **SMALL)
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob('*')}
+    start = time.perf_counter()
+    meta = make_synthetic_coco(str(out), **SMALL)
+    assert time.perf_counter() - start < 0.5
+    assert meta['generated'] is False
+    assert {p: p.stat().st_mtime_ns for p in out.rglob('*')} == mtimes
+    # other parameters or a missing image: generated again
+    assert make_synthetic_coco(str(out), **dict(SMALL, num_val=6))[
+        'generated']
+    os.remove(out / 'images' / 'val_00002.png')
+    assert make_synthetic_coco(str(out), **dict(SMALL, num_val=6))[
+        'generated']
+    assert (out / 'images' / 'val_00002.png').is_file()
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match='num_train'):
+        make_synthetic_coco(str(tmp_path), num_train=-1)
+    with pytest.raises(ValueError, match='image_size'):
+        make_synthetic_coco(str(tmp_path), image_size=(16, 160))
+    with pytest.raises(ValueError, match='seed'):
+        make_synthetic_coco(str(tmp_path), seed=-2)
+
+
+def test_cli(tmp_path):
+    spec = importlib.util.spec_from_file_location('make_synthetic_cli', CLI)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    out = tmp_path / 'syn'
+    argv = ['--out', str(out), '--num-train', '3', '--num-val', '2',
+            '--size', '64', '--seed', '1']
+    for expected in ('generated', 'reused'):
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            cli.main(argv)
+        assert expected in stdout.getvalue()
+    meta = json.loads((out / 'meta.json').read_text())
+    assert meta['params']['image_size'] == [64, 64]
+    assert meta['num_images'] == dict(train=3, val=2)

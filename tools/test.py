@@ -1,0 +1,109 @@
+"""Test (and evaluate) a detector: mmdet's ``tools/test.py`` with NetAug loaded.
+
+Same options and semantics as MMDetection 3.3.0's tool (without ``--tta``),
+plus: ``mmdet_netaug`` is imported first (registers its modules, applies its
+compatibility fixes) and the test dataset paths are checked before the runner
+is built.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out RESULT.pkl]
+        [--show] [--show-dir DIR] [--wait-time S] [--cfg-options k=v ...]
+        [--launcher pytorch]
+"""
+import argparse
+import os
+import os.path as osp
+
+import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
+from mmdet_netaug.utils import check_dataset_paths
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from mmdet.engine.hooks.utils import trigger_visualization_hook
+from mmdet.evaluation import DumpDetResults
+from mmdet.registry import RUNNERS
+from mmdet.utils import register_all_modules, setup_cache_size_limit_of_dynamo
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='MMDet test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='the directory to save the file containing evaluation metrics')
+    parser.add_argument(
+        '--out', type=str,
+        help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='directory where painted images will be saved; it is placed '
+        'under work_dir/timestamp/')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings with key=value pairs (nested keys '
+        'dotted, e.g. test_dataloader.dataset.data_root=data/coco/); lists '
+        'as key="[a,b]" or key=a,b, nested as key="[(a,b),(c,d)]". Quotes are '
+        'needed and no white space is allowed.')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    # torch>=2.0 launchers pass `--local-rank`, older ones `--local_rank`.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=True)
+    # fewer repeated torch.compile recompilations, faster testing
+    setup_cache_size_limit_of_dynamo()
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    # work_dir priority: CLI > config > ./work_dirs/<config name>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    cfg.load_from = args.checkpoint
+
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+
+    # check the output name before spending time on building the runner
+    if args.out is not None:
+        assert args.out.endswith(('.pkl', '.pickle')), \
+            'The dump file must be a pkl file.'
+
+    try:
+        check_dataset_paths(cfg, splits=('test', ))
+    except FileNotFoundError as e:
+        raise SystemExit(f'Error: {e}')
+
+    # default Runner, or a custom one registered under `runner_type`
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+        else RUNNERS.build(cfg)
+
+    # dump raw predictions through a dummy metric
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=args.out))
+
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
