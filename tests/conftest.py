@@ -64,3 +64,59 @@ def fake_batch(num_classes: int = 6, batch: int = 2, size: int = 320,
             labels=torch.randint(0, num_classes, (2, ), generator=g))
         samples.append(sample)
     return images, samples
+
+
+CARDS_CLASSES = ('nine', 'ten', 'jack', 'queen', 'king', 'ace')
+
+
+@pytest.fixture(scope='session')
+def cards_coco(cards_root, tmp_path_factory) -> Path:
+    """The cards data in COCO format (as the README's conversion makes it)."""
+    from mmdet_netaug.datasets import convert_voc_to_coco
+    out = tmp_path_factory.mktemp('cards_coco')
+    (out / 'annotations').mkdir()
+    for split in ('train', 'test'):
+        convert_voc_to_coco(str(cards_root), split,
+                            str(out / 'annotations' / f'{split}.json'),
+                            classes=CARDS_CLASSES)
+    (out / 'JPEGImages').symlink_to(cards_root / 'JPEGImages')
+    return out
+
+
+def cards_runner_config(config: str, data_root: Path, work_dir: Path,
+                        train_images: int = 8, test_images: int = 8,
+                        epochs: int = 2, batch_size: int = 4, **overrides):
+    """A cards config shrunk for CPU tests: a few images, a few iterations,
+    real data, real mmdet pipeline, metrics and hooks."""
+    root = str(data_root) + '/'
+    options = {
+        'work_dir': str(work_dir),
+        'train_dataloader.batch_size': batch_size,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'train_dataloader.dataset.times': 1,
+        'train_dataloader.dataset.dataset.data_root': root,
+        'train_dataloader.dataset.dataset.indices': train_images,
+        'val_dataloader.num_workers': 0,
+        'val_dataloader.persistent_workers': False,
+        'val_dataloader.dataset.data_root': root,
+        'val_dataloader.dataset.indices': test_images,
+        'test_dataloader.num_workers': 0,
+        'test_dataloader.persistent_workers': False,
+        'test_dataloader.dataset.data_root': root,
+        'test_dataloader.dataset.indices': test_images,
+        'train_cfg.max_epochs': epochs,
+        'train_cfg.val_interval': epochs,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': epochs,
+        'default_hooks.checkpoint.save_best': None,
+        'param_scheduler.0.end': 2,
+        'randomness.seed': 0,
+    }
+    options.update(overrides)
+    cfg = load_config(config, **options)
+    for key in ('val_evaluator', 'test_evaluator'):
+        for metric in cfg[key]:
+            if metric['type'] == 'CocoMetric':
+                metric['ann_file'] = root + 'annotations/test.json'
+    return cfg

@@ -1,6 +1,7 @@
 """The NetAug detector: a plain mmdet detector trained with its augmented
 sub-networks, evaluated and exported as the tiny model alone."""
 import copy
+from contextlib import nullcontext
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -9,13 +10,14 @@ from mmdet.models.detectors.base import BaseDetector
 from mmdet.models.utils import rename_loss_dict, reweight_loss_dict
 from mmdet.registry import MODELS
 from mmdet.structures import OptSampleList, SampleList
-from mmdet.utils import ConfigType, OptMultiConfig
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.config import ConfigDict
 from torch import Tensor
 
 from .channel_graph import ChannelGraph
 from .netaug_backbone import NetAugBackbone
 from .supernet import Supernet, Widths
+from .target_reuse import TargetCache, reusable_target_methods
 
 
 @MODELS.register_module()
@@ -44,6 +46,14 @@ class NetAugDetector(BaseDetector):
             image used to trace the channel couplings. Default: (320, 320).
         check_finite (bool): Stop with a clear error when a loss is NaN or
             infinite, naming the sub-network. Default: True.
+        reuse_targets (bool): Compute anchor-to-ground-truth targets once per
+            step and reuse them for the augmented loss, for heads whose
+            assignment ignores predictions (SSD, YOLOv3, anchor heads with
+            IoU/grid/ATSS assigners); others compute them twice. The losses
+            are identical either way. Default: True.
+        data_preprocessor (dict, optional): Used by the detector when its
+            own config has none (mmengine's Runner passes the config's
+            top-level ``data_preprocessor`` here).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -52,6 +62,8 @@ class NetAugDetector(BaseDetector):
                  aug_loss_weight: float = 1.0,
                  trace_input_size: Tuple[int, int] = (320, 320),
                  check_finite: bool = True,
+                 reuse_targets: bool = True,
+                 data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         if not isinstance(aug_loss_weight, (int, float)) or not (
                 aug_loss_weight >= 0):
@@ -70,6 +82,9 @@ class NetAugDetector(BaseDetector):
                 "NetAugBackbone, e.g. backbone=dict(type='NetAugBackbone', "
                 "backbone=dict(type='MobileNetV2', ...)); got type "
                 f'{backbone_cfg.get("type")!r}')
+        if data_preprocessor is not None and not detector.get(
+                'data_preprocessor'):
+            detector = dict(detector, data_preprocessor=data_preprocessor)
         built = MODELS.build(detector)
         if not hasattr(built, '_forward') or not hasattr(built, 'bbox_head'):
             raise ValueError('NetAugDetector: the detector must be a '
@@ -81,6 +96,9 @@ class NetAugDetector(BaseDetector):
         self.detector_cfg = _to_dict(detector)
         self.aug_loss_weight = float(aug_loss_weight)
         self.check_finite = check_finite
+        methods = (reusable_target_methods(built.bbox_head)
+                   if reuse_targets else ())
+        self.target_cache = TargetCache(built.bbox_head, methods)
         graph = self._trace(trace_input_size)
         self.supernet = Supernet(self.detector, graph,
                                  built.backbone.width_space)
@@ -118,12 +136,17 @@ class NetAugDetector(BaseDetector):
                 "custom_hooks = [dict(type='NetAugHook')] to the config (it "
                 'chooses the augmented sub-network of every step)')
         self.supernet.set_tiny()
-        losses = self.detector.loss(batch_inputs, batch_data_samples)
+        augment = self.aug_widths is not None and self.aug_loss_weight > 0
+        cache = self.target_cache
+        with cache.recording() if augment else nullcontext():
+            losses = self.detector.loss(batch_inputs, batch_data_samples)
         self._check_finite(losses, 'the tiny model')
-        if self.aug_widths is not None and self.aug_loss_weight > 0:
+        if augment:
             self.supernet.set_widths(self.aug_widths)
             try:
-                aug = self.detector.loss(batch_inputs, batch_data_samples)
+                with cache.replaying():
+                    aug = self.detector.loss(batch_inputs,
+                                             batch_data_samples)
             finally:
                 self.supernet.set_tiny()
             self._check_finite(aug, 'the augmented sub-network with group '

@@ -99,11 +99,13 @@ class NetAugHook(Hook):
         return (self.netaug_stop_epoch is None
                 or runner.epoch < self.netaug_stop_epoch)
 
-    def sample_widths(self, runner: Runner):
-        """The augmented sub-network of the current iteration."""
-        rng = random.Random(f'netaug-{self.seed}-{runner.iter}')
-        return self.netaug_model(runner).supernet.sample(
-            rng, augment_width=self.width_augmented(runner))
+    def sample_widths_at(self, model: NetAugDetector, iteration: int,
+                         max_iters: int):
+        """The augmented sub-network of an iteration: a function of the seed
+        and the iteration alone (the same on every rank and after resume)."""
+        rng = random.Random(f'netaug-{self.seed}-{iteration}')
+        return model.supernet.sample(
+            rng, augment_width=iteration < self.width_aug_stop * max_iters)
 
     # -- events -----------------------------------------------------------
     def before_run(self, runner: Runner) -> None:
@@ -126,7 +128,8 @@ class NetAugHook(Hook):
     def before_train_iter(self, runner: Runner, batch_idx: int,
                           data_batch=None) -> None:
         model = self.netaug_model(runner)
-        model.aug_widths = (self.sample_widths(runner)
+        model.aug_widths = (self.sample_widths_at(
+            model, runner.iter, runner.max_iters)
                             if self.netaug_active(runner) else None)
         self.bn_stale = True
 

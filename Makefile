@@ -1,0 +1,15 @@
+# The two commands of the README, and their parts.
+#   make quickstart   install, then train/evaluate/export NetAug on generated data
+#   make test         install, then run the test suite
+PYTHON := .venv/bin/python
+
+.PHONY: install quickstart test
+
+install:
+	bash tools/install.sh
+
+quickstart: install
+	bash tools/quickstart.sh
+
+test: install
+	$(PYTHON) -m pytest tests -q

@@ -1,0 +1,10 @@
+# NetAug SSDLite-MobileNetV2 x0.35 on the generated shapes dataset: the
+# quick start (see netaug_ssdlite_mbv2.py for every NetAug option).
+_base_ = './ssdlite_mbv2_w035_synthetic.py'
+custom_imports = dict(imports=['mmdet_netaug'], allow_failed_imports=False)
+detector = _base_.model
+detector.backbone = dict(type='NetAugBackbone', backbone=detector.backbone)
+model = dict(_delete_=True, type='NetAugDetector', detector=detector)
+custom_hooks = _base_.custom_hooks + [
+    dict(type='NetAugHook', bn_calibration_batches=10)
+]

@@ -1,0 +1,108 @@
+"""NetAugHook through mmengine's Runner on real cards images."""
+import pytest
+import torch
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from conftest import cards_runner_config
+from mmdet.registry import HOOKS
+from mmdet_netaug.engine import NetAugHook
+
+
+@HOOKS.register_module()
+class RecordSubnetsHook(Hook):
+    """Records the augmented sub-network of every iteration (runs after
+    NetAugHook, which has the higher priority)."""
+    priority = 'LOW'
+
+    def __init__(self):
+        self.widths = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        model = runner.model.module if hasattr(runner.model,
+                                               'module') else runner.model
+        self.widths.append(model.aug_widths)
+
+
+def _netaug_hook(runner) -> NetAugHook:
+    return next(h for h in runner.hooks if isinstance(h, NetAugHook))
+
+
+@pytest.fixture(scope='module')
+def trained(cards_coco, tmp_path_factory):
+    """Two epochs of NetAug SSDLite on 8 cards images, with validation."""
+    work_dir = tmp_path_factory.mktemp('netaug_run')
+    cfg = cards_runner_config(
+        'netaug_ssdlite_mbv2_cards.py', cards_coco, work_dir,
+        **{'custom_hooks.2.bn_calibration_batches': 2})
+    cfg.custom_hooks.append(dict(type='RecordSubnetsHook'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+def test_training_validates_the_tiny_model_with_coco_and_voc_metrics(
+        trained):
+    metrics = trained.message_hub.log_scalars
+    assert 'val/coco/bbox_mAP' in metrics
+    assert 'val/pascal_voc/AP50' in metrics
+    assert 'train/aug_loss_cls' in metrics and 'train/loss_cls' in metrics
+    assert (trained.work_dir and
+            (trained.cfg.work_dir + '/epoch_2.pth')) is not None
+
+
+def test_width_augmentation_stops_halfway_expand_goes_on(trained):
+    recorder = next(h for h in trained.hooks
+                    if isinstance(h, RecordSubnetsHook))
+    hook = _netaug_hook(trained)
+    model = trained.model
+    groups = model.supernet.graph.groups
+    assert len(recorder.widths) == trained.max_iters == 4
+    stop = int(hook.width_aug_stop * trained.max_iters)
+    for it, widths in enumerate(recorder.widths):
+        # Reproducible from the seed and the iteration, on every rank.
+        assert widths == hook.sample_widths_at(model, it, trained.max_iters)
+        outer_widened = any(w != g.base_width for g, w in zip(groups, widths)
+                            if not g.inner)
+        inner_widened = any(w != g.base_width for g, w in zip(groups, widths)
+                            if g.inner)
+        assert inner_widened
+        if it >= stop:
+            assert not outer_widened
+    assert any(
+        any(w != g.base_width for g, w in zip(groups, widths) if not g.inner)
+        for widths in recorder.widths[:stop])
+
+
+def test_bn_reestimation_changes_running_stats_and_fills_checkpoints(
+        trained):
+    hook = _netaug_hook(trained)
+    bn = trained.model.detector.backbone.backbone.conv1.bn
+    before = bn.running_mean.clone()
+    hook.bn_stale = True
+    hook.recalibrate(trained)
+    assert not torch.equal(bn.running_mean, before)
+    assert not hook.bn_stale
+    # A checkpoint saved after augmented steps holds re-estimated stats.
+    checkpoint = torch.load(trained.cfg.work_dir + '/epoch_2.pth',
+                            weights_only=False)
+    assert checkpoint['netaug'] == dict(seed=hook.seed)
+
+
+def test_hook_without_a_netaug_model_is_refused(cards_coco, tmp_path):
+    cfg = cards_runner_config('ssdlite_mbv2_w035_cards.py', cards_coco,
+                              tmp_path, epochs=1)
+    cfg.custom_hooks.append(dict(type='NetAugHook'))
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(TypeError, match='NetAugDetector'):
+        runner.train()
+
+
+@pytest.mark.parametrize('kwargs,field', [
+    (dict(width_aug_stop=1.5), 'width_aug_stop'),
+    (dict(bn_calibration_batches=0), 'bn_calibration_batches'),
+    (dict(netaug_stop_epoch=-1), 'netaug_stop_epoch'),
+])
+def test_hook_options_are_checked(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        NetAugHook(**kwargs)
