@@ -48,6 +48,11 @@ def parse_args(argv=None):
         default='JPEGImages',
         help='image folder relative to voc_root')
     parser.add_argument(
+        '--name-prefix',
+        default='',
+        help='prefix of the written file names, e.g. voc07_ writes '
+        'annotations/voc07_<split>.json')
+    parser.add_argument(
         '--link-images',
         action='store_true',
         help='symlink OUT_DIR/<image-prefix> to the VOC image folder')
@@ -91,7 +96,8 @@ def main(argv=None):
         classes = collect_voc_classes(args.voc_root, args.splits)
     print(f'classes ({len(classes)}): {classes}')
     for split in args.splits:
-        out_file = osp.join(args.out_dir, 'annotations', f'{split}.json')
+        out_file = osp.join(args.out_dir, 'annotations',
+                            f'{args.name_prefix}{split}.json')
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always', VOCConversionWarning)
             coco = convert_voc_to_coco(

@@ -1,0 +1,85 @@
+"""Export: the tiny model as a plain mmdet model, checked in stock mmdet."""
+import json
+import subprocess
+import sys
+
+import torch
+
+from conftest import REPO, fake_batch, load_config
+from mmdet_netaug.apis import build_netaug_model, export_tiny
+
+# Runs in a fresh interpreter that never imports mmdet_netaug.
+STOCK_MMDET = r'''
+import sys, torch
+from mmengine.config import Config
+from mmdet.registry import MODELS
+from mmdet.utils import register_all_modules
+register_all_modules()
+config, checkpoint, batch = sys.argv[1:4]
+model = MODELS.build(Config.fromfile(config).model).eval()
+state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+model.load_state_dict(state['state_dict'], strict=True)
+images, samples, expected = torch.load(batch, weights_only=False)
+with torch.no_grad():
+    try:
+        model.predict(images, samples)
+        print('STOCK_PREDICT_OK')
+    except AttributeError as error:  # mmdet 3.3.0's SSDHead bug
+        print('STOCK_PREDICT_FAILS', error)
+    model.bbox_head.loss_cls = None  # the documented stock workaround
+    results = model.predict(images, samples)
+for result, (bboxes, scores, labels) in zip(results, expected):
+    pred = result.pred_instances
+    assert torch.equal(pred.bboxes, bboxes)
+    assert torch.equal(pred.scores, scores)
+    assert torch.equal(pred.labels, labels)
+assert 'mmdet_netaug' not in sys.modules
+print('EQUAL', len(results))
+'''
+
+
+def test_export_loads_strictly_into_stock_mmdet_with_equal_predictions(
+        tmp_path):
+    torch.manual_seed(0)
+    cfg = load_config('netaug_ssdlite_mbv2_cards.py')
+    model = build_netaug_model(cfg)
+    model.init_weights()
+    model.eval()
+    result = export_tiny(cfg, model, str(tmp_path), input_size=(256, 256))
+    assert result['max_abs_diff'] == 0
+    # Exported cost is the tiny model's, smaller than the largest network.
+    assert result['tiny']['params'] < result['largest']['params']
+    assert result['tiny']['flops'] < result['largest']['flops']
+    plain = load_config('ssdlite_mbv2_w035_cards.py')
+    from mmdet.registry import MODELS
+    from mmdet_netaug.apis import model_complexity
+    baseline = MODELS.build(plain.model)
+    assert model_complexity(baseline, (256, 256)) == result['tiny']
+
+    images, samples = fake_batch(size=256)
+    with torch.no_grad():
+        predictions = model.predict(images * 50, samples)
+    expected = [(p.pred_instances.bboxes, p.pred_instances.scores,
+                 p.pred_instances.labels) for p in predictions]
+    assert len(expected[0][0]) > 0
+    batch = tmp_path / 'batch.pt'
+    torch.save((images * 50, samples, expected), batch)
+    run = subprocess.run(
+        [sys.executable, '-c', STOCK_MMDET, result['config'],
+         result['checkpoint'],
+         str(batch)],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert 'EQUAL 2' in run.stdout
+    # The stock bug is real, hence mmdet_netaug.compat's fix.
+    assert 'STOCK_PREDICT_FAILS' in run.stdout
+
+
+def test_exported_config_names_no_netaug_type(tmp_path):
+    cfg = load_config('netaug_ssdlite_mbv2_cards.py')
+    model = build_netaug_model(cfg)
+    result = export_tiny(cfg, model, str(tmp_path), input_size=(192, 192))
+    text = open(result['config']).read()
+    assert 'NetAug' not in text and 'mmdet_netaug' not in text
+    assert json.dumps(model.plain_detector_config()['backbone']) == \
+        json.dumps(dict(cfg.model.detector.backbone.backbone))
