@@ -286,7 +286,7 @@ class _Tracer(TorchFunctionMode):
         elif name == '__getitem__' and self.keeps_channels(args):
             self.set_desc(out, self.get_desc(args[0]))
         elif name in _CHANNEL_WISE and len(outs) == 1:
-            self.channel_wise(tracked, outs[0], name)
+            self.channel_wise(tracked, outs[0], name, tensors_in)
         else:
             self.fix_tensors(tracked)
         return out
@@ -318,11 +318,22 @@ class _Tracer(TorchFunctionMode):
             desc.extend(d)
         self.set_desc(out, desc)
 
-    def channel_wise(self, tracked, out, name) -> None:
+    def channel_wise(self, tracked, out, name, tensors_in=()) -> None:
         if out.dim() < 2:
             self.fix_tensors(tracked)
             return
         channels = out.shape[1]
+        # A per-channel tensor the trace does not follow, e.g. a parameter
+        # reshaped to broadcast (``x * self.weight.view(1, -1, 1, 1)``, as in
+        # L2Norm or a layer scale): it cannot follow a widened group, so the
+        # channels it meets stay fixed (before, they were widened and the
+        # augmented pass failed with a shape mismatch).
+        if channels > 1 and any(
+                self.get_desc(t) is None and 0 <= t.dim() - out.dim() + 1
+                and t.shape[t.dim() - out.dim() + 1] == channels
+                for t in tensors_in):
+            self.fix_tensors(tracked)
+            return
         full = [t for t in tracked if t.dim() >= 2 and t.shape[1] == channels
                 and t.shape[0] in (out.shape[0], 1)]
         broadcast = [t for t in tracked if t.dim() >= 2 and t.shape[1] == 1]

@@ -401,3 +401,15 @@ DYNAMIC_OPS = {
     nn.BatchNorm2d: DynamicBatchNorm2d,
     nn.SyncBatchNorm: DynamicSyncBatchNorm,
 }
+
+# mmcv's norm_cfg=dict(type='SyncBN') builds mmengine's subclass of
+# nn.SyncBatchNorm (it differs only under parrots). The table is looked up by
+# exact type, so that a subclass with its own forward is never converted
+# silently; this one is safe to convert.
+try:
+    from mmengine.utils.dl_utils.parrots_wrapper import \
+        SyncBatchNorm as _MMEngineSyncBatchNorm
+except ImportError:  # pragma: no cover
+    _MMEngineSyncBatchNorm = None
+if _MMEngineSyncBatchNorm is not None:
+    DYNAMIC_OPS[_MMEngineSyncBatchNorm] = DynamicSyncBatchNorm

@@ -1,0 +1,9 @@
+# NetAug YOLOv3-MobileNetV2 x0.35 at 320 on voc0712: yolov3_mbv2_w035_320_voc0712.py's
+# tiny model and data, trained with NetAug's defaults (see
+# netaug_ssdlite_mbv2.py for every option).
+_base_ = './yolov3_mbv2_w035_320_voc0712.py'
+custom_imports = dict(imports=['mmdet_netaug'], allow_failed_imports=False)
+detector = _base_.model
+detector.backbone = dict(type='NetAugBackbone', backbone=detector.backbone)
+model = dict(_delete_=True, type='NetAugDetector', detector=detector)
+custom_hooks = [dict(type='NetAugHook')]  # mmdet's YOLOv3 config has none
