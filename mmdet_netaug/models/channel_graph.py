@@ -436,6 +436,13 @@ class ChannelGraph:
             if len(inputs) > 1:  # concatenated: keep channel order as is
                 for g in inputs:
                     groups[g].sortable = False
+        # Channels no convolution reads (e.g. a backbone stage whose output
+        # the neck ignores) would only cost compute when widened.
+        read = {g for layer in layers.values() if not layer.depthwise
+                and layer.inputs != layer.outputs for g in layer.inputs}
+        for group in groups:
+            if group.index not in read:
+                group.fixed = True
         cls._classify(model, tracer, groups, roots, producers)
         return cls(groups, layers)
 

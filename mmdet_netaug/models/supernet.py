@@ -153,14 +153,15 @@ class Supernet:
 
         The importance of a channel is the L1 norm of the weights that read
         it (its consumers), as in the NetAug and Once-for-All code. All
-        layers of the group are permuted together, so the function every
-        sub-network computes is unchanged; the tiny model gets the most
-        important channels.
+        layers of the group are permuted together, so the largest
+        sub-network computes exactly what it computed before, while narrower
+        ones (the tiny model first) now hold the most important channels.
 
         Returns:
-            list[tuple]: ``(parameter, dim, permutation)`` for every
-            parameter that was permuted, so that the optimiser's state can
-            follow (see :func:`permute_optimizer_state`).
+            list[tuple]: ``(tensor, dim, permutation)`` for every parameter
+            and BN buffer that was permuted, so that the optimiser's state
+            and averaged copies can follow (see
+            :func:`permute_optimizer_state`, :func:`permute_copy`).
         """
         moved = []
         for group in self.graph.groups:
@@ -194,7 +195,7 @@ class Supernet:
                                  'running_var'):
                         if getattr(module, name, None) is not None:
                             moved.append(_permute(module, name, dim, perm))
-        return [m for m in moved if isinstance(m[0], nn.Parameter)]
+        return moved
 
     # -- export -----------------------------------------------------------
     def export(self, widths: Optional[Sequence[int]] = None) -> nn.Module:
@@ -230,3 +231,19 @@ def permute_optimizer_state(optimizer: torch.optim.Optimizer,
             if isinstance(value, torch.Tensor) and value.shape == param.shape:
                 optimizer.state[param][key] = value.index_select(
                     dim, perm.to(value.device))
+
+
+def permute_copy(model: nn.Module, copy_of_model: nn.Module,
+                 moved: Sequence[Tuple[torch.Tensor, int,
+                                       torch.Tensor]]) -> None:
+    """Apply the permutations of :meth:`Supernet.sort_channels` on ``model``
+    to the same-named tensors of ``copy_of_model`` (e.g. an EMA copy)."""
+    names = {id(t): n for n, t in model.named_parameters()}
+    names.update({id(t): n for n, t in model.named_buffers()})
+    targets = dict(copy_of_model.named_parameters())
+    targets.update(copy_of_model.named_buffers())
+    for tensor, dim, perm in moved:
+        target = targets.get(names.get(id(tensor)))
+        if target is not None and target.shape == tensor.shape:
+            target.data.copy_(
+                target.data.index_select(dim, perm.to(target.device)))

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from mmdet.registry import HOOKS
 from ...models.bn_calibration import recalibrate_batchnorm
 from ...models.netaug_detector import NetAugDetector
-from ...models.supernet import permute_optimizer_state
+from ...models.supernet import permute_copy, permute_optimizer_state
 
 
 @HOOKS.register_module()
@@ -120,10 +120,17 @@ class NetAugHook(Hook):
         if not (self.sort_channels and self.netaug_active(runner)
                 and self.width_augmented(runner)):
             return
-        moved = self.netaug_model(runner).supernet.sort_channels()
+        model = self.netaug_model(runner)
+        moved = model.supernet.sort_channels()
         wrappers = getattr(runner.optim_wrapper, 'values', None)
         for wrapper in (wrappers() if wrappers else [runner.optim_wrapper]):
             permute_optimizer_state(wrapper.optimizer, moved)
+        # An averaged copy of the model (EMAHook) must follow the same
+        # permutation, or it would average misaligned channels.
+        for hook in runner.hooks:
+            ema = getattr(getattr(hook, 'ema_model', None), 'module', None)
+            if ema is not None:
+                permute_copy(model, ema, moved)
 
     def before_train_iter(self, runner: Runner, batch_idx: int,
                           data_batch=None) -> None:
@@ -169,13 +176,16 @@ class NetAugHook(Hook):
         so that the training loader's iteration is never disturbed)."""
         if self._calibration_loader is None:
             train = runner.train_dataloader
+            # A batch sampler (e.g. mmdet's AspectRatioBatchSampler) leaves
+            # the loader's own batch_size at None.
+            batch_size = train.batch_size or train.batch_sampler.batch_size
             sampler = RandomSampler(
                 train.dataset,
                 replacement=True,
-                num_samples=self.bn_calibration_batches * train.batch_size)
+                num_samples=self.bn_calibration_batches * batch_size)
             self._calibration_loader = DataLoader(
                 train.dataset,
-                batch_size=train.batch_size,
+                batch_size=batch_size,
                 sampler=sampler,
                 num_workers=train.num_workers,
                 collate_fn=train.collate_fn,
