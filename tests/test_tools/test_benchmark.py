@@ -1,0 +1,104 @@
+"""Test of tools/analysis_tools/benchmark_netaug.py on the cards configs.
+
+The cards data is converted to COCO into a temporary folder (the images stay
+in ../shared/data/cards), so the test does not depend on data/cards.
+"""
+import importlib.util
+import json
+import math
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmdet_netaug.datasets import convert_voc_to_coco
+
+from conftest import CARDS, REPO
+
+NETAUG_CONFIG = 'configs/netaug_ssdlite_mbv2_cards.py'
+PLAIN_CONFIG = 'configs/ssdlite_mbv2_w035_cards.py'
+CLASSES = ('nine', 'ten', 'jack', 'queen', 'king', 'ace')
+INPUT = 160  # smaller than the configs' 320, for speed
+
+
+def load_benchmark():
+    path = REPO / 'tools' / 'analysis_tools' / 'benchmark_netaug.py'
+    spec = importlib.util.spec_from_file_location('benchmark_netaug', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def resize_index(config: str) -> int:
+    """Index of the Resize step in the config's training pipeline."""
+    pipeline = Config.fromfile(str(REPO / config)
+                               ).train_dataloader.dataset.dataset.pipeline
+    index = [i for i, t in enumerate(pipeline) if t['type'] == 'Resize']
+    assert len(index) == 1, pipeline
+    return index[0]
+
+
+def test_benchmark_cards(tmp_path, monkeypatch, capsys):
+    if not (CARDS / 'Annotations').is_dir():
+        pytest.skip(f'cards dataset not found at {CARDS}')
+    ann_file = tmp_path / 'train.json'
+    coco = convert_voc_to_coco(str(CARDS), 'train', str(ann_file),
+                               classes=CLASSES)
+    assert coco['images'] and coco['annotations']
+    index = resize_index(NETAUG_CONFIG)
+    assert index == resize_index(PLAIN_CONFIG)
+    dataset = 'train_dataloader.dataset.dataset'
+    out = tmp_path / 'bench.json'
+    monkeypatch.chdir(REPO)
+    benchmark = load_benchmark()
+    threads = torch.get_num_threads()
+    try:
+        result = benchmark.main([
+            NETAUG_CONFIG, PLAIN_CONFIG, '--device', 'cpu', '--steps', '2',
+            '--warmup', '1', '--batch-size', '2', '--infer-steps', '2',
+            '--threads', '1', '--out',
+            str(out), '--cfg-options', f'{dataset}.data_root={CARDS}',
+            f'{dataset}.ann_file={ann_file}',
+            f'{dataset}.pipeline.{index}.scale=({INPUT},{INPUT})',
+            'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False'
+        ])
+    finally:
+        torch.set_num_threads(threads)
+
+    saved = json.loads(out.read_text())
+    for key in ('device', 'torch', 'batch_size', 'steps', 'warmup',
+                'infer_steps', 'train', 'memory', 'inference', 'ratios',
+                'parity_ok'):
+        assert key in saved, key
+    assert saved['batch_size'] == 2 and saved['steps'] == 2
+    assert saved['torch'] == torch.__version__
+    assert saved['device'].startswith('cpu')
+
+    train = saved['train']
+    for role in ('netaug', 'plain'):
+        assert len(train['step_times_s'][role]) == 2
+        assert len(train['losses'][role]) == 3
+        assert all(math.isfinite(v) for v in train['losses'][role])
+        assert saved['memory'][role]['peak_mib'] > 0
+        assert saved['memory'][role]['steps'] == 3
+
+    infer = saved['inference']
+    assert infer['input_size'] == [INPUT, INPUT]
+    assert infer['params_equal'] and infer['flops_equal']
+    assert infer['exported']['params'] == infer['plain']['params'] > 0
+    assert infer['exported']['flops'] == infer['plain']['flops'] > 0
+    assert infer['strict_load'] and saved['parity_ok']
+    assert infer['max_abs_diff'] == 0  # export is exact
+
+    ratios = saved['ratios']
+    assert set(ratios) == {
+        'train_step_time', 'train_memory_peak', 'train_memory_increase',
+        'inference_latency'
+    }
+    assert all(v is not None and v > 0 for v in ratios.values()), ratios
+    assert result['ratios'] == ratios
+
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1].startswith('ratios NetAug/plain: train step time ')
+    assert 'MISMATCH' not in '\n'.join(printed)
