@@ -1,53 +1,16 @@
-# Plain SSDLite-MobileNetV2 x0.35 on the cards dataset (363 photographs, 6
-# classes; ../shared/data/cards converted to COCO format into data/cards/
-# with tools/dataset_converters/voc_to_coco.py, see README). The schedule is
-# the one measured in ../shared/gpu/README.md: the train split repeated 4
-# times per epoch, 30 epochs of batch 24 (1500 iterations), SGD lr 0.015
-# with cosine decay, 320x320.
-_base_ = './ssdlite_mbv2_w035_coco.py'
+# Plain SSDLite-MobileNetV2 x0.35 on the cards dataset, with the data and
+# schedule of _base_/datasets/cards.py at SSDLite's 320x320.
+_base_ = ['./ssdlite_mbv2_w035_coco.py', './_base_/datasets/cards.py']
 
-data_root = 'data/cards/'
-classes = ('nine', 'ten', 'jack', 'queen', 'king', 'ace')
-metainfo = dict(classes=classes)
-model = dict(bbox_head=dict(num_classes=len(classes)))
-
+model = dict(bbox_head=dict(num_classes=6))
 train_dataloader = dict(
     batch_size=24,
     num_workers=2,
-    dataset=dict(
-        times=4,
-        dataset=dict(
-            type='CocoDataset',
-            data_root=data_root,
-            metainfo=metainfo,
-            ann_file='annotations/train.json',
-            data_prefix=dict(img='JPEGImages/'))))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    dataset=dict(
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/test.json',
-        data_prefix=dict(img='JPEGImages/')))
+    dataset=dict(times=4, dataset=_base_.cards_train_dataset))
+val_dataloader = _base_.cards_test_dataloader
 test_dataloader = val_dataloader
-val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/test.json',
-        metric='bbox'),
-    dict(type='VOCMetric', metric='mAP', eval_mode='area')
-]
+val_evaluator = _base_.cards_evaluator
 test_evaluator = val_evaluator
-
-max_epochs = 30
-train_cfg = dict(max_epochs=max_epochs, val_interval=5)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=100),
-    dict(type='CosineAnnealingLR', begin=0, T_max=max_epochs,
-         end=max_epochs, by_epoch=True, eta_min=0)
-]
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=5, max_keep_ckpts=2, save_best='auto'))
+train_cfg = _base_.cards_train_cfg
+param_scheduler = _base_.cards_param_scheduler
+default_hooks = _base_.cards_default_hooks

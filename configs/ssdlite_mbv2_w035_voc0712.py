@@ -2,23 +2,9 @@
 # VOC2007 test. The data is read in COCO format (converted once with
 # tools/dataset_converters/voc_to_coco.py, see README), so that both COCO
 # mAP and VOC AP50 are reported.
-_base_ = './ssdlite_mbv2_w035_coco.py'
+_base_ = ['./ssdlite_mbv2_w035_coco.py', './_base_/datasets/voc0712_cocofmt.py']
 
-data_root = 'data/VOCdevkit/'
-classes = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
-           'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike',
-           'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor')
-metainfo = dict(classes=classes)
-model = dict(bbox_head=dict(num_classes=len(classes)))
-
-train_pipeline = _base_.train_pipeline
-test_pipeline = _base_.test_pipeline
-voc_train = dict(
-    type='CocoDataset',
-    data_root=data_root,
-    metainfo=metainfo,
-    filter_cfg=dict(filter_empty_gt=True, min_size=32),
-    pipeline=train_pipeline)
+model = dict(bbox_head=dict(num_classes=20))
 train_dataloader = dict(
     dataset=dict(
         times=5,
@@ -26,39 +12,18 @@ train_dataloader = dict(
             _delete_=True,
             type='ConcatDataset',
             datasets=[
-                dict(
-                    voc_train,
-                    ann_file='annotations/voc07_trainval.json',
-                    data_prefix=dict(img='VOC2007/JPEGImages/')),
-                dict(
-                    voc_train,
-                    ann_file='annotations/voc12_trainval.json',
-                    data_prefix=dict(img='VOC2012/JPEGImages/')),
+                dict(dataset, pipeline=_base_.train_pipeline)
+                for dataset in _base_.voc_trainval_datasets
             ])))
 val_dataloader = dict(
-    dataset=dict(
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/voc07_test.json',
-        data_prefix=dict(img='VOC2007/JPEGImages/'),
-        pipeline=test_pipeline))
+    dataset=dict(_base_.voc_test_dataset, pipeline=_base_.test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='VOCMetric', metric='mAP', eval_mode='11points'),
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/voc07_test.json',
-        metric='bbox')
-]
+val_evaluator = _base_.voc_evaluator
 test_evaluator = val_evaluator
-
-# VOC is ~8x smaller than COCO: 24 repeats-of-5 epochs, as mmdet's
-# ssd300_voc0712.py schedule does.
-max_epochs = 24
-train_cfg = dict(max_epochs=max_epochs, val_interval=4)
+train_cfg = _base_.voc_train_cfg
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
          end=500),
-    dict(type='CosineAnnealingLR', begin=0, T_max=max_epochs,
-         end=max_epochs, by_epoch=True, eta_min=0)
+    dict(type='CosineAnnealingLR', begin=0, T_max=_base_.voc_max_epochs,
+         end=_base_.voc_max_epochs, by_epoch=True, eta_min=0)
 ]

@@ -10,12 +10,9 @@
 # data nor lets YOLOXModeSwitchHook switch a RepeatDataset. That hook (it
 # only closes Mosaic/MixUp) and EMAHook are left out, as in the other cards
 # configs; SyncNormHook stays.
-_base_ = './yolox_tiny_coco.py'
+_base_ = ['./yolox_tiny_coco.py', './_base_/datasets/cards.py']
 
-data_root = 'data/cards/'
-classes = ('nine', 'ten', 'jack', 'queen', 'king', 'ace')
-metainfo = dict(classes=classes)
-model = dict(bbox_head=dict(num_classes=len(classes)))
+model = dict(bbox_head=dict(num_classes=6))
 
 img_scale = (416, 416)  # width, height
 train_pipeline = [
@@ -39,40 +36,14 @@ train_dataloader = dict(
         type='RepeatDataset',
         times=4,
         dataset=dict(
-            type='CocoDataset',
-            data_root=data_root,
-            metainfo=metainfo,
-            ann_file='annotations/train.json',
-            data_prefix=dict(img='JPEGImages/'),
+            _base_.cards_train_dataset,
             filter_cfg=dict(filter_empty_gt=True, min_size=32),
             pipeline=train_pipeline)))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    dataset=dict(
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/test.json',
-        data_prefix=dict(img='JPEGImages/')))
+val_dataloader = _base_.cards_test_dataloader
 test_dataloader = val_dataloader
-val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/test.json',
-        metric='bbox'),
-    dict(type='VOCMetric', metric='mAP', eval_mode='area')
-]
+val_evaluator = _base_.cards_evaluator
 test_evaluator = val_evaluator
-
-max_epochs = 30
-train_cfg = dict(max_epochs=max_epochs, val_interval=5)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=100),
-    dict(type='CosineAnnealingLR', begin=0, T_max=max_epochs,
-         end=max_epochs, by_epoch=True, eta_min=0)
-]
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=5, max_keep_ckpts=2, save_best='auto'))
+train_cfg = _base_.cards_train_cfg
+param_scheduler = _base_.cards_param_scheduler
+default_hooks = _base_.cards_default_hooks
 custom_hooks = [dict(type='SyncNormHook', priority=48)]
