@@ -1,13 +1,11 @@
 # NetAug YOLOX-tiny on COCO 2017: yolox_tiny_coco.py's tiny model, data and
 # hooks (YOLOX mode switch, norm sync, EMA), trained with NetAug's defaults
-# (see netaug_ssdlite_mbv2.py for every option) except one: channel sorting
-# is off, because EMAHook's averaged copy of the weights would not follow the
-# permutations NetAugHook applies to the model and its optimiser state.
+# (see netaug_ssdlite_mbv2.py for every option). NetAugHook's channel sorting
+# also permutes EMAHook's averaged copy, and the BatchNorm statistics it
+# writes into checkpoints are re-estimated for the EMA weights saved there.
 _base_ = './yolox_tiny_coco.py'
 custom_imports = dict(imports=['mmdet_netaug'], allow_failed_imports=False)
 detector = _base_.model
 detector.backbone = dict(type='NetAugBackbone', backbone=detector.backbone)
 model = dict(_delete_=True, type='NetAugDetector', detector=detector)
-custom_hooks = _base_.custom_hooks + [
-    dict(type='NetAugHook', sort_channels=False)
-]
+custom_hooks = _base_.custom_hooks + [dict(type='NetAugHook')]

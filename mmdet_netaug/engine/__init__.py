@@ -1,4 +1,13 @@
 """Training-time machinery."""
+from .atomic_checkpoint import (AtomicLocalBackend, atomic_write_bytes,
+                                install_atomic_local_backend)
+from .distributed import has_accelerator, setup_cpu_distributed, uses_sync_bn
 from .hooks import NetAugHook
+from .optimizers import CPUAmpOptimWrapper, cpu_supports_bf16
 
-__all__ = ['NetAugHook']
+__all__ = [
+    'NetAugHook', 'CPUAmpOptimWrapper', 'cpu_supports_bf16',
+    'AtomicLocalBackend', 'atomic_write_bytes',
+    'install_atomic_local_backend', 'has_accelerator',
+    'setup_cpu_distributed', 'uses_sync_bn'
+]

@@ -106,3 +106,20 @@ def test_hook_without_a_netaug_model_is_refused(cards_coco, tmp_path):
 def test_hook_options_are_checked(kwargs, field):
     with pytest.raises(ValueError, match=field):
         NetAugHook(**kwargs)
+
+
+def test_checkpoint_with_ema_evaluates_like_the_last_validation(
+        cards_coco, tmp_path):
+    cfg = cards_runner_config(
+        'netaug_ssdlite_mbv2_cards.py', cards_coco, tmp_path, epochs=1,
+        **{'custom_hooks.2.bn_calibration_batches': 2})
+    cfg.custom_hooks.append(dict(type='EMAHook', momentum=0.5, priority=49))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    validated = runner.message_hub.get_scalar('val/coco/bbox_mAP_50').current()
+    test_cfg = cards_runner_config(
+        'netaug_ssdlite_mbv2_cards.py', cards_coco, tmp_path / 'test',
+        epochs=1, load_from=str(tmp_path / 'epoch_1.pth'))
+    tested = Runner.from_cfg(test_cfg).test()
+    assert validated > 0  # a real score, not two zeros
+    assert tested["coco/bbox_mAP_50"] == pytest.approx(validated)

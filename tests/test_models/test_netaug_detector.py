@@ -161,3 +161,17 @@ def test_reused_targets_give_identical_losses():
     for key in reused:
         for a, b in zip(reused[key], computed[key]):
             assert torch.equal(a, b), key
+
+
+def test_an_averaged_copy_follows_the_sorting():
+    import copy
+    from mmdet_netaug.models import permute_copy
+    torch.manual_seed(0)
+    model = build_model()
+    ema = copy.deepcopy(model)
+    moved = model.supernet.sort_channels()
+    assert moved
+    permute_copy(model, ema, moved)
+    for (name, a), b in zip(model.state_dict().items(),
+                            ema.state_dict().values()):
+        assert torch.equal(a, b), name

@@ -146,16 +146,29 @@ class NetAugHook(Hook):
 
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         checkpoint['netaug'] = dict(seed=self.seed)
-        if not self.bn_stale:
+        saved = checkpoint.get('state_dict')
+        if not self.bn_stale or saved is None:
             return
-        self.recalibrate(runner)
+        model = self.netaug_model(runner)
+        if not any(hasattr(h, 'ema_model') for h in runner.hooks):
+            self.recalibrate(runner)
+            fresh = model.state_dict()
+        else:
+            # EMAHook saves its averaged weights: measure the statistics of
+            # those weights, then give the model its own back.
+            current = {k: v.detach().clone()
+                       for k, v in model.state_dict().items()}
+            model.load_state_dict(saved)
+            self.recalibrate(runner)
+            fresh = {k: v.detach().clone()
+                     for k, v in model.state_dict().items()}
+            model.load_state_dict(current)
+            self.bn_stale = True
         # The state dict was taken before this hook: refresh its BN buffers.
-        state = self.netaug_model(runner).state_dict()
-        saved = checkpoint.get('state_dict', {})
         for key in saved:
             if key.endswith(('running_mean', 'running_var',
-                             'num_batches_tracked')) and key in state:
-                saved[key] = state[key].detach().cpu()
+                             'num_batches_tracked')) and key in fresh:
+                saved[key] = fresh[key].detach().cpu()
 
     def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         saved = checkpoint.get('netaug')
