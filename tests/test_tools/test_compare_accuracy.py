@@ -1,0 +1,205 @@
+"""Tests of tools/analysis_tools/compare_accuracy.py without training: the
+holdout split (on the real cards train split), the run options, reading
+mmengine's scalars.json, the statistics, the report and the plot."""
+import importlib.util
+import json
+import math
+import os
+import statistics
+
+import pytest
+
+from mmdet_netaug.datasets import convert_voc_to_coco
+
+from conftest import CARDS_CLASSES, REPO, load_config
+
+NETAUG = 'configs/netaug_ssdlite_mbv2_cards.py'
+PLAIN = 'configs/ssdlite_mbv2_w035_cards.py'
+
+
+@pytest.fixture(scope='module')
+def tool():
+    path = REPO / 'tools' / 'analysis_tools' / 'compare_accuracy.py'
+    spec = importlib.util.spec_from_file_location('compare_accuracy', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_holdout_mask(tool):
+    assert [i for i, m in enumerate(tool.holdout_mask(10, 0.2)) if m] == \
+        [4, 9]  # every 5th
+    assert sum(tool.holdout_mask(296, 0.2)) == 59  # floor(296 * 0.2)
+    assert sum(tool.holdout_mask(10, 0.3)) == 3
+    assert tool.holdout_mask(7, 0.25) == tool.holdout_mask(7, 0.25)
+
+
+def test_split_holdout_cards(tool, cards_root, tmp_path):
+    ann_file = tmp_path / 'annotations' / 'train.json'
+    coco = convert_voc_to_coco(str(cards_root), 'train', str(ann_file),
+                               classes=CARDS_CLASSES)
+    train_file, val_file, counts = tool.split_holdout(str(ann_file), 0.2)
+    # written next to the split it comes from
+    assert train_file == str(tmp_path / 'annotations' /
+                             'train_minus_holdout.json')
+    assert val_file == str(tmp_path / 'annotations' / 'holdout.json')
+    first = [open(f).read() for f in (train_file, val_file)]
+    train, val = (json.loads(text) for text in first)
+
+    # disjoint, complete, every 5th image by sorted id
+    ids = sorted(im['id'] for im in coco['images'])
+    train_ids = {im['id'] for im in train['images']}
+    val_ids = {im['id'] for im in val['images']}
+    assert not train_ids & val_ids
+    assert train_ids | val_ids == set(ids)
+    assert sorted(val_ids) == ids[4::5]
+    assert counts['holdout_images'] == len(val_ids) == len(ids) // 5
+    assert counts['train_images'] == len(train_ids)
+    # annotations follow their image, none lost or duplicated
+    for part, part_ids in ((train, train_ids), (val, val_ids)):
+        assert part['annotations']
+        assert all(a['image_id'] in part_ids for a in part['annotations'])
+        assert part['categories'] == coco['categories']
+    ann_ids = [a['id'] for part in (train, val) for a in part['annotations']]
+    assert sorted(ann_ids) == sorted(a['id'] for a in coco['annotations'])
+    assert counts['train_annotations'] + counts['holdout_annotations'] == \
+        len(coco['annotations'])
+
+    # deterministic: again, and from a shuffled copy of the file
+    tool.split_holdout(str(ann_file), 0.2)
+    assert [open(f).read() for f in (train_file, val_file)] == first
+    shuffled = dict(coco, images=coco['images'][::-1],
+                    annotations=coco['annotations'][::-1])
+    other = tmp_path / 'shuffled' / 'train.json'
+    other.parent.mkdir()
+    other.write_text(json.dumps(shuffled))
+    _, other_val, _ = tool.split_holdout(str(other), 0.2)
+    assert {im['id'] for im in json.load(open(other_val))['images']} == \
+        val_ids
+
+
+def test_schedule_options(tool):
+    cfg = load_config('ssdlite_mbv2_w035_cards.py')
+    index = [i for i, s in enumerate(cfg.param_scheduler)
+             if s['type'] == 'CosineAnnealingLR']
+    assert len(index) == 1
+    options, warnings = tool.schedule_options(cfg, 7, 1, batch_size=4,
+                                              times=2)
+    assert not warnings
+    for expected in ('train_cfg.max_epochs=7', 'train_cfg.val_interval=1',
+                     f'param_scheduler.{index[0]}.T_max=7',
+                     f'param_scheduler.{index[0]}.end=7',
+                     'train_dataloader.batch_size=4',
+                     'train_dataloader.dataset.times=2',
+                     'default_hooks.checkpoint.max_keep_ckpts=1',
+                     'default_hooks.checkpoint.save_best=None'):
+        assert expected in options
+    # the options merge as tools/train.py merges them
+    cfg.merge_from_dict(tool.parse_cfg_options(options))
+    assert cfg.param_scheduler[index[0]]['T_max'] == 7
+    assert cfg.default_hooks.checkpoint.save_best is None
+
+
+def write_run(work_dir, name, seed, curve, epochs, stamp='20260101_000000',
+              done=True):
+    """A run folder as the tool and mmengine leave it: run.json, done.json
+    and <stamp>/vis_data/scalars.json with training and validation lines.
+    ``curve``: {epoch: (mAP, AP50)}."""
+    run_dir = work_dir / name / f'seed{seed}'
+    vis = run_dir / stamp / 'vis_data'
+    vis.mkdir(parents=True)
+    with open(vis / 'scalars.json', 'w') as f:
+        for epoch, (map_, ap50) in curve.items():
+            f.write(json.dumps(dict(lr=0.01, loss=1.0, epoch=epoch,
+                                    iter=10 * epoch, step=10 * epoch)) + '\n')
+            f.write(json.dumps({'coco/bbox_mAP': map_,
+                                'coco/bbox_mAP_50': ap50,
+                                'pascal_voc/mAP': ap50, 'data_time': 0.1,
+                                'time': 0.2, 'step': epoch}) + '\n')
+    (run_dir / 'run.json').write_text(json.dumps(dict(
+        config=f'configs/{name}.py', seed=seed, epochs=epochs,
+        val_file='data/cards/annotations/holdout.json',
+        device='cpu: test', invocation='python compare_accuracy.py ...')))
+    if done:
+        (run_dir / 'done.json').write_text(json.dumps(dict(
+            returncode=0, train_time_s=10.0, train_time_total_s=10.0)))
+    return run_dir
+
+
+def test_read_val_metrics_resumed(tool, tmp_path):
+    run_dir = write_run(tmp_path, 'm', 0, {1: (0.1, 0.2), 2: (0.2, 0.3),
+                                           3: (0.9, 0.9)}, 4, done=False)
+    with open(run_dir / '20260101_000000' / 'vis_data' / 'scalars.json',
+              'a') as f:
+        f.write('{"coco/bbox_mAP": 0.5, "st')  # cut by a kill
+    # resumed from the epoch-2 checkpoint: epoch 3 is trained again
+    vis = run_dir / '20260101_010000' / 'vis_data'
+    vis.mkdir(parents=True)
+    vis.joinpath('scalars.json').write_text(''.join(
+        json.dumps({'coco/bbox_mAP': m, 'coco/bbox_mAP_50': a, 'step': e})
+        + '\n' for e, (m, a) in {3: (0.3, 0.4), 4: (0.4, 0.5)}.items()))
+    metrics = tool.read_val_metrics(str(run_dir))
+    assert list(metrics) == [1, 2, 3, 4]
+    assert metrics[2]['coco/bbox_mAP'] == 0.2
+    assert metrics[3]['coco/bbox_mAP'] == 0.3  # the resumed run's
+    assert metrics[4]['coco/bbox_mAP_50'] == 0.5
+
+
+def test_summary_report_plot(tool, tmp_path):
+    final = {'netaug_m': {0: (0.30, 0.60), 1: (0.32, 0.64), 2: (0.31, 0.59)},
+             'plain_m': {0: (0.25, 0.55), 1: (0.29, 0.57), 2: (0.27, 0.50)}}
+    for name, seeds in final.items():
+        for seed, (map_, ap50) in seeds.items():
+            write_run(tmp_path, name, seed, {1: (map_ / 3, ap50 / 3),
+                                             2: (map_ / 2, ap50 / 2),
+                                             3: (map_, ap50)}, 3)
+    # unfinished: stopped after epoch 2 of 3, not in the statistics
+    write_run(tmp_path, 'netaug_m', 3, {1: (0.1, 0.2), 2: (0.9, 0.9)}, 3,
+              done=False)
+    pairs = [('configs/netaug_m.py', 'configs/plain_m.py')]
+    assert tool.find_seeds(str(tmp_path), ['netaug_m', 'plain_m']) == \
+        [0, 1, 2, 3]
+    summary = tool.summarize(pairs, [0, 1, 2, 3], str(tmp_path))
+    entry = summary['pairs'][0]
+    assert entry['epochs'] == [3]
+    assert entry['netaug']['runs']['3']['status'] == 'incomplete'
+    assert entry['plain']['runs']['3']['status'] == 'missing'
+    means = {}
+    for role, name in (('netaug', 'netaug_m'), ('plain', 'plain_m')):
+        model = entry[role]
+        assert model['finished_seeds'] == [0, 1, 2]
+        for i, metric in enumerate(('mAP', 'AP50')):
+            values = [final[name][s][i] for s in (0, 1, 2)]
+            stats = model[metric]
+            assert stats['values'] == values and stats['n'] == 3
+            assert stats['mean'] == pytest.approx(statistics.mean(values))
+            assert stats['std'] == pytest.approx(statistics.stdev(values))
+            means[role, metric] = stats
+        curve = model['runs']['0']['curve']
+        assert curve['epoch'] == [1, 2, 3]
+        assert curve['mAP'][-1] == final[name][0][0]
+    for metric in ('mAP', 'AP50'):
+        a, b = means['netaug', metric], means['plain', metric]
+        diff = entry['difference'][metric]
+        assert diff['mean'] == pytest.approx(a['mean'] - b['mean'])
+        assert diff['standard_error'] == pytest.approx(
+            math.sqrt(a['std']**2 / 3 + b['std']**2 / 3))
+
+    report = tool.format_report(summary, tool.report_header(
+        summary, 'python tools/analysis_tools/compare_accuracy.py ...',
+        'cpu: test', 12.0))
+    assert '- command: `python tools/analysis_tools/compare_accuracy.py' \
+        in report
+    assert 'device: cpu: test' in report
+    assert '| 1 | NetAug | `netaug_m` | 3 | 0, 1, 2 | 30.0 / 32.0 / 31.0 ' \
+        '| 31.0 ± 1.0 |' in report
+    assert '| 1 | plain | `plain_m` | 3 | 0, 1, 2 | 25.0 / 29.0 / 27.0 ' \
+        '| 27.0 ± 2.0 |' in report
+    assert '**+4.0**' in report  # mAP: 31.0 - 27.0
+    assert 'netaug_m seed 3: incomplete' in report
+    assert 'holdout.json' in report
+
+    png = tmp_path / 'curves.png'
+    tool.plot_curves(summary, str(png))
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert os.path.getsize(png) > 1000
