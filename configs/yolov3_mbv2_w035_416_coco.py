@@ -19,3 +19,11 @@ model = dict(
     neck=dict(
         in_channels=backbone_channels[::-1], out_channels=neck_channels),
     bbox_head=dict(in_channels=neck_channels, out_channels=neck_channels))
+
+# Annotation boxes that mmdet's CocoDataset would drop silently (zero size)
+# or keep outside the image are dropped or clipped with a warning naming the
+# file and the box (mmdet_netaug's CheckedCocoDataset).
+custom_imports = dict(imports=['mmdet_netaug'], allow_failed_imports=False)
+train_dataloader = dict(dataset=dict(dataset=dict(type='CheckedCocoDataset')))
+val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+test_dataloader = val_dataloader

@@ -5,6 +5,7 @@ Importing the package registers its models and hooks with mmdet's registries
 the compatibility fixes in :mod:`mmdet_netaug.compat`.
 """
 from . import compat  # noqa: F401  (fixes applied on import)
+from . import datasets  # noqa: F401  (registers CheckedCocoDataset)
 from .engine import NetAugHook
 from .models import NetAugBackbone, NetAugDetector
 from .version import __version__

@@ -14,6 +14,7 @@ import os
 import os.path as osp
 
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
+from mmdet_netaug.engine import has_accelerator, setup_cpu_distributed
 from mmdet_netaug.utils import check_dataset_paths
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -92,6 +93,13 @@ def main():
         check_dataset_paths(cfg, splits=('test', ))
     except FileNotFoundError as e:
         raise SystemExit(f'Error: {e}')
+
+    # without a GPU, torchrun processes test with gloo on CPU
+    if cfg.launcher != 'none' and not has_accelerator():
+        try:
+            setup_cpu_distributed(cfg)
+        except ValueError as e:
+            raise SystemExit(f'Error: {e}')
 
     # default Runner, or a custom one registered under `runner_type`
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \

@@ -3,20 +3,23 @@
 Same options and semantics as MMDetection 3.3.0's tool, plus two things:
 ``mmdet_netaug`` is imported first (registers its modules, applies its
 compatibility fixes) and the dataset paths are checked before the runner is
-built, so a missing dataset stops at once with a readable message.
+built, so a missing dataset stops at once with a readable message. Without a
+GPU, ``--amp`` trains in bfloat16 with ``CPUAmpOptimWrapper`` and
+``--launcher pytorch`` (torchrun) trains with gloo on CPU processes.
 
     python tools/train.py CONFIG [--work-dir DIR] [--amp] [--auto-scale-lr]
         [--resume [CKPT]] [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
+import logging
 import os
 import os.path as osp
 
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
+from mmdet_netaug.engine import has_accelerator, setup_cpu_distributed
 from mmdet_netaug.utils import check_dataset_paths
 from mmengine.config import Config, DictAction
-from mmengine.device import (is_cuda_available, is_mlu_available,
-                             is_musa_available, is_npu_available)
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -29,8 +32,9 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--amp', action='store_true', default=False,
-        help='enable automatic-mixed-precision training (needs a GPU: '
-        "mmengine's AmpOptimWrapper refuses to run on CPU)")
+        help='enable automatic-mixed-precision training: float16 with '
+        "dynamic loss scaling (mmengine's AmpOptimWrapper) on a GPU, "
+        'bfloat16 autocast (CPUAmpOptimWrapper) without one')
     parser.add_argument(
         '--auto-scale-lr', action='store_true',
         help='enable automatically scaling LR.')
@@ -56,22 +60,29 @@ def parse_args():
 
 
 def enable_amp(cfg):
-    """Switch to ``AmpOptimWrapper`` with dynamic loss scaling, as mmdet does.
+    """Switch the optimiser wrapper to mixed precision.
 
-    mmengine 0.10.7's ``AmpOptimWrapper.__init__`` asserts a CUDA/NPU/MLU/MUSA
-    device, so CPU training cannot use it, not even with
-    ``dtype='bfloat16'`` (torch's CPU autocast would support bf16, the
-    wrapper does not get that far). Stop with a clear message instead of the
-    assertion deep inside the runner.
+    On a GPU (CUDA, NPU, MLU, MUSA): mmengine's ``AmpOptimWrapper`` with
+    dynamic loss scaling, as mmdet does. Without one: mmengine 0.10.7's
+    ``AmpOptimWrapper`` asserts a GPU in its constructor, so
+    ``CPUAmpOptimWrapper`` runs the forward under bfloat16 CPU autocast
+    instead (bfloat16 needs no loss scaling).
     """
-    if not (is_cuda_available() or is_npu_available() or is_mlu_available()
-            or is_musa_available()):
-        raise SystemExit(
-            '--amp needs a GPU (CUDA, NPU, MLU or MUSA): mmengine 0.10.7\'s '
-            'AmpOptimWrapper refuses to run on CPU, and no device was found. '
-            'Run without --amp to train in fp32 on CPU.')
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    cfg.optim_wrapper.loss_scale = 'dynamic'
+    wrapper = cfg.optim_wrapper
+    if has_accelerator():
+        if wrapper.get('type') == 'AmpOptimWrapper':
+            print_log('AMP training is already enabled in your config.',
+                      logger='current', level=logging.WARNING)
+            return
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.loss_scale = 'dynamic'
+    else:
+        # the GPU wrapper's options (loss scaling, float16) do not apply
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            wrapper.pop(key, None)
+        wrapper.type = 'CPUAmpOptimWrapper'
+        print_log('--amp without a GPU: bfloat16 autocast on CPU '
+                  '(CPUAmpOptimWrapper)', logger='current')
 
 
 def main():
@@ -94,6 +105,13 @@ def main():
 
     if args.amp:
         enable_amp(cfg)
+
+    # without a GPU, torchrun processes train with gloo on CPU
+    if cfg.launcher != 'none' and not has_accelerator():
+        try:
+            setup_cpu_distributed(cfg)
+        except ValueError as e:
+            raise SystemExit(f'Error: {e}')
 
     if args.auto_scale_lr:
         if 'auto_scale_lr' in cfg and 'enable' in cfg.auto_scale_lr \

@@ -67,7 +67,23 @@ def plain_config(cfg: Config, model: NetAugDetector) -> Config:
     for key in [k for k in plain.keys() if k != 'model']:
         if 'NetAug' in repr(plain[key]):
             plain.pop(key)
+    # The package's checked dataset becomes mmdet's own.
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if plain.get(key):
+            _rename_types(plain[key], {'CheckedCocoDataset': 'CocoDataset'})
     return plain
+
+
+def _rename_types(cfg, names: Dict[str, str]) -> None:
+    """Rename ``type`` values in a nested config in place."""
+    if isinstance(cfg, dict):
+        if cfg.get('type') in names:
+            cfg['type'] = names[cfg['type']]
+        for value in cfg.values():
+            _rename_types(value, names)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            _rename_types(value, names)
 
 
 def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None

@@ -1,4 +1,7 @@
-"""Dataset tools: VOC-to-COCO conversion and the synthetic shapes dataset."""
+"""Dataset tools: VOC-to-COCO conversion, the synthetic shapes dataset and
+``CheckedCocoDataset`` (bad boxes and unreadable images reported)."""
+from .checked_coco import (CheckedCocoDataset, CorruptImageError,
+                           InvalidBoxWarning)
 from .synthetic import (DEFAULT_IMAGE_SIZE, DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL,
                         SYNTHETIC_CLASSES, is_complete_synthetic_coco,
                         make_synthetic_coco)
@@ -7,6 +10,7 @@ from .voc_to_coco import (VOCConversionWarning, collect_voc_classes,
                           parse_voc_xml, read_split_ids)
 
 __all__ = [
+    'CheckedCocoDataset', 'CorruptImageError', 'InvalidBoxWarning',
     'convert_voc_to_coco', 'collect_voc_classes', 'load_class_names',
     'parse_voc_xml', 'read_split_ids', 'VOCConversionWarning',
     'make_synthetic_coco', 'is_complete_synthetic_coco', 'SYNTHETIC_CLASSES',

@@ -52,7 +52,8 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
     folder = osp.dirname(osp.abspath(filepath))
     mkdir_or_exist(folder)
     fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.',
-                               suffix='.tmp', dir=folder)
+                               suffix='.tmp',
+                               dir=folder)
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)

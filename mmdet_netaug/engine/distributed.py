@@ -95,6 +95,7 @@ def setup_cpu_distributed(cfg: Config) -> None:
         timeout = dist_cfg.get('timeout')
         if timeout is not None:
             kwargs['timeout'] = datetime.timedelta(seconds=timeout)
-        torch_dist.init_process_group(
-            backend='gloo', rank=int(os.environ['RANK']),
-            world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+        torch_dist.init_process_group(backend='gloo',
+                                      rank=int(os.environ['RANK']),
+                                      world_size=int(os.environ['WORLD_SIZE']),
+                                      **kwargs)

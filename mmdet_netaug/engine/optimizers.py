@@ -59,7 +59,8 @@ class CPUAmpOptimWrapper(OptimWrapper):
             ``clip_grad``, ``accumulative_counts``).
     """
 
-    def __init__(self, dtype: Union[str, torch.dtype] = 'bfloat16',
+    def __init__(self,
+                 dtype: Union[str, torch.dtype] = 'bfloat16',
                  **kwargs) -> None:
         if isinstance(dtype, str):
             dtype = getattr(torch, dtype, dtype)
@@ -73,7 +74,8 @@ class CPUAmpOptimWrapper(OptimWrapper):
             print_log(
                 'CPUAmpOptimWrapper: this CPU has no native bfloat16 '
                 'support (oneDNN bf16); training in float32 instead',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
 
     @contextmanager
     def optim_context(self, model: nn.Module):

@@ -2,7 +2,7 @@
 sub-networks, evaluated and exported as the tiny model alone."""
 import copy
 from contextlib import nullcontext
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -123,6 +123,53 @@ class NetAugDetector(BaseDetector):
                                       [image])
         finally:
             self.detector.train(was_training)
+
+    def restore_dynamic_layers(self) -> List[str]:
+        """Put back the dynamic layers that were replaced from outside.
+
+        mmengine's Runner reverts every ``SyncBatchNorm`` to a plain
+        BatchNorm when it does not train distributed
+        (``revert_sync_batchnorm`` in ``Runner.wrap_model``), and so
+        replaces the :class:`~mmdet_netaug.ops.DynamicSyncBatchNorm` layers
+        with widest-width BatchNorms that the supernet cannot narrow. The
+        replacements share the dynamic layers' parameters and buffers, so
+        putting the dynamic layers back loses nothing (without a process
+        group they compute plain BatchNorm).
+
+        Returns:
+            list[str]: The names (in ``detector``) of the restored layers.
+
+        Raises:
+            RuntimeError: A layer was replaced by one that does not share
+                its parameters, or converted to SyncBN by ``cfg.sync_bn``.
+        """
+        restored = []
+        for name, (dynamic, _) in self.supernet.layers.items():
+            current = self.detector.get_submodule(name)
+            if current is dynamic:
+                continue
+            if ('Sync' in type(current).__name__
+                    and not isinstance(dynamic, nn.SyncBatchNorm)):
+                raise RuntimeError(
+                    f'NetAugDetector: layer detector.{name} was converted to '
+                    f'{type(current).__name__} after the supernet was built '
+                    '(cfg.sync_bn), which cannot change its width. Remove '
+                    "sync_bn from the config and set norm_cfg=dict(type="
+                    "'SyncBN', ...) in the detector instead")
+            shared = all(
+                getattr(current, key, None) is getattr(dynamic, key, None)
+                for key in ('weight', 'bias', 'running_mean', 'running_var'))
+            if not shared:
+                raise RuntimeError(
+                    f'NetAugDetector: layer detector.{name} was replaced by a '
+                    f'{type(current).__name__} that does not share the '
+                    'parameters of the supernet layer; replace layers before '
+                    'building NetAugDetector, not after')
+            parent, _, attr = name.rpartition('.')
+            setattr(self.detector.get_submodule(parent), attr, dynamic)
+            dynamic.train(current.training)
+            restored.append(name)
+        return restored
 
     # -- training ---------------------------------------------------------
     def loss(self, batch_inputs: Tensor,

@@ -10,7 +10,7 @@
 cards_data_root = 'data/cards/'
 cards_metainfo = dict(classes=('nine', 'ten', 'jack', 'queen', 'king', 'ace'))
 cards_train_dataset = dict(
-    type='CocoDataset',
+    type='CheckedCocoDataset',
     data_root=cards_data_root,
     metainfo=cards_metainfo,
     ann_file='annotations/train.json',
@@ -19,6 +19,7 @@ cards_test_dataloader = dict(
     batch_size=8,
     num_workers=2,
     dataset=dict(
+        type='CheckedCocoDataset',
         data_root=cards_data_root,
         metainfo=cards_metainfo,
         ann_file='annotations/test.json',

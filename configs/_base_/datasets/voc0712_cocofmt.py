@@ -13,7 +13,7 @@ voc_metainfo = dict(
              'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
              'tvmonitor'))
 voc_train_settings = dict(
-    type='CocoDataset',
+    type='CheckedCocoDataset',
     data_root=voc_data_root,
     metainfo=voc_metainfo,
     filter_cfg=dict(filter_empty_gt=True, min_size=32))
@@ -28,6 +28,7 @@ voc_trainval_datasets = [
         data_prefix=dict(img='VOC2012/JPEGImages/')),
 ]
 voc_test_dataset = dict(
+    type='CheckedCocoDataset',
     data_root=voc_data_root,
     metainfo=voc_metainfo,
     ann_file='annotations/voc07_test.json',

@@ -2,14 +2,17 @@
 import random
 from typing import Optional
 
-from mmengine.dist import broadcast_object_list
-from mmengine.hooks import Hook
+import numpy as np
+import torch
+from mmengine.dist import broadcast_object_list, get_rank, get_world_size
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader, RandomSampler
 
 from mmdet.registry import HOOKS
-from ...models.bn_calibration import recalibrate_batchnorm
+from ...models.bn_calibration import (preserved_rng_state,
+                                      recalibrate_batchnorm)
 from ...models.netaug_detector import NetAugDetector
 from ...models.supernet import permute_copy, permute_optimizer_state
 
@@ -30,7 +33,9 @@ class NetAugHook(Hook):
       are sorted by L1 importance (the optimiser state follows).
     * Before validation, and into every checkpoint, the tiny model's
       BatchNorm statistics are re-estimated on ``bn_calibration_batches``
-      training batches.
+      training batches, drawn (with their data augmentation) from a
+      generator seeded with ``(seed, iteration, rank)``, so that a resumed
+      run re-estimates exactly what the uninterrupted run does.
 
     Args:
         width_aug_stop (float): Fraction of training (0..1) after which
@@ -111,6 +116,15 @@ class NetAugHook(Hook):
     def before_run(self, runner: Runner) -> None:
         model = self.netaug_model(runner)
         model.driven_by_hook = True
+        # A single-process Runner reverts every SyncBatchNorm to a plain
+        # BatchNorm (DynamicSyncBatchNorm included): put the dynamic ones
+        # back (without a process group they compute plain BatchNorm).
+        restored = model.restore_dynamic_layers()
+        if restored:
+            runner.logger.info(
+                f'NetAug: restored {len(restored)} dynamic layers that the '
+                'runner had replaced (SyncBN reverted to BN outside '
+                'distributed training)')
         if self.seed is None:
             seed = [runner.seed if runner.seed is not None else 0]
             broadcast_object_list(seed)
@@ -140,14 +154,67 @@ class NetAugHook(Hook):
                             if self.netaug_active(runner) else None)
         self.bn_stale = True
 
+    def after_train_iter(self, runner: Runner, batch_idx: int,
+                         data_batch=None, outputs=None) -> None:
+        if self.checkpoint_due(runner, by_epoch=False):
+            self.recalibrate_before_save(runner)
+
+    def after_train_epoch(self, runner: Runner) -> None:
+        if self.checkpoint_due(runner, by_epoch=True):
+            self.recalibrate_before_save(runner)
+
     def before_val_epoch(self, runner: Runner) -> None:
         if self.bn_stale:
+            self.recalibrate(runner)
+
+    @staticmethod
+    def checkpoint_due(runner: Runner, by_epoch: bool) -> bool:
+        """Whether a ``CheckpointHook`` saves at the end of this epoch
+        (``by_epoch``) or iteration, by its own rule (the same on every
+        rank)."""
+        for hook in runner.hooks:
+            if not isinstance(hook, CheckpointHook) or (hook.by_epoch !=
+                                                        by_epoch):
+                continue
+            if by_epoch:
+                due = hook.every_n_epochs(
+                    runner, hook.interval, hook.save_begin) or (
+                        hook.save_last and hook.is_last_train_epoch(runner))
+            else:
+                due = hook.every_n_train_iters(
+                    runner, hook.interval, hook.save_begin) or (
+                        hook.save_last and hook.is_last_train_iter(runner))
+            if due:
+                return True
+        return False
+
+    def recalibrate_before_save(self, runner: Runner) -> None:
+        """Re-estimate the BatchNorm statistics on every rank just before
+        the ``CheckpointHook`` saves (this hook's priority is above its).
+
+        ``Runner.save_checkpoint`` runs on rank 0 only, so the
+        re-estimation, whose statistics are all-reduced over ranks, cannot
+        wait for ``before_save_checkpoint``. With an EMA hook the
+        checkpoint holds the averaged weights, whose statistics
+        ``before_save_checkpoint`` measures.
+        """
+        if self.bn_stale and not any(
+                hasattr(h, 'ema_model') for h in runner.hooks):
             self.recalibrate(runner)
 
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         checkpoint['netaug'] = dict(seed=self.seed)
         saved = checkpoint.get('state_dict')
         if not self.bn_stale or saved is None:
+            return
+        if get_world_size() > 1:
+            # On rank 0 alone (Runner.save_checkpoint is master-only): the
+            # re-estimation's all-reduce would wait for the other ranks.
+            runner.logger.warning(
+                'NetAug: this checkpoint holds BatchNorm statistics that '
+                'were not re-estimated for the tiny model (a save outside '
+                'the CheckpointHook schedule, or with an EMA hook, in '
+                'distributed training); evaluation re-estimates them')
             return
         model = self.netaug_model(runner)
         if not any(hasattr(h, 'ema_model') for h in runner.hooks):
@@ -176,10 +243,21 @@ class NetAugHook(Hook):
             self.seed = saved['seed']
 
     def recalibrate(self, runner: Runner) -> None:
-        """Re-estimate the tiny model's BatchNorm statistics now."""
-        used = recalibrate_batchnorm(self.netaug_model(runner),
-                                     self.calibration_loader(runner),
-                                     self.bn_calibration_batches)
+        """Re-estimate the tiny model's BatchNorm statistics now.
+
+        The batches, and the random data augmentation applied to them, are
+        a function of the sampler seed, the iteration and the rank (the
+        generators of the process are left as they were).
+        """
+        seed = random.Random(f'netaug-bn-{self.seed}-{runner.iter}-'
+                             f'{get_rank()}').getrandbits(63)
+        with preserved_rng_state():
+            random.seed(seed)
+            np.random.seed(seed % 2**32)
+            torch.manual_seed(seed)  # sampler, worker seeds
+            used = recalibrate_batchnorm(self.netaug_model(runner),
+                                         self.calibration_loader(runner),
+                                         self.bn_calibration_batches)
         runner.logger.info(f'NetAug: re-estimated the tiny model\'s '
                            f'BatchNorm statistics on {used} training batches')
         self.bn_stale = False

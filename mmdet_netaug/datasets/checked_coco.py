@@ -1,0 +1,215 @@
+"""A COCO dataset that reports bad annotations and unreadable images.
+
+mmdet 3.3.0's ``CocoDataset.parse_data_info`` silently drops boxes with
+``w < 1``, ``h < 1`` or ``area <= 0``, boxes entirely outside their image
+and boxes whose ``category_id`` the file does not define, and keeps boxes
+that stick out of the image as they are. mmcv's ``LoadImageFromFile``
+reports an undecodable image as ``AssertionError('failed to load image:
+PATH')`` (gone under ``python -O``), and an empty file as an OpenCV error
+that does not name the file at all.
+
+:class:`CheckedCocoDataset` is ``CocoDataset`` with every such case
+reported: boxes are clipped to the image or dropped with a warning (or an
+error, ``invalid_boxes='error'``) that names the image file, the box, the
+annotation id and what was done; an image that cannot be decoded raises
+:class:`CorruptImageError` naming the file and the annotation file.
+On clean data (e.g. what ``tools/dataset_converters/voc_to_coco.py``
+writes) it gives exactly ``CocoDataset``'s samples.
+"""
+import math
+import os.path as osp
+import warnings
+from typing import List, Optional, Tuple, Union
+
+import mmcv
+from mmengine import fileio
+
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS
+
+
+class InvalidBoxWarning(UserWarning):
+    """Boxes of a COCO annotation file were clipped or dropped."""
+
+
+class CorruptImageError(ValueError):
+    """An image of a dataset exists but cannot be decoded."""
+
+
+@DATASETS.register_module()
+class CheckedCocoDataset(CocoDataset):
+    """``CocoDataset`` that never drops or keeps a bad box silently, and
+    names the file of an image it cannot read.
+
+    Every box (``[x, y, w, h]`` in the file) is checked against its image's
+    ``width`` and ``height`` from the annotation file:
+
+    * not finite, zero or negative size, or below one pixel (``w < 1`` or
+      ``h < 1``, which mmdet would drop): dropped;
+    * entirely outside the image: dropped;
+    * partly outside: clipped to the image (dropped if less than a pixel
+      remains);
+    * a ``category_id`` that the file's ``categories`` do not define:
+      dropped (categories left out on purpose through ``metainfo`` are
+      not reported);
+    * a valid box whose ``area`` is ``<= 0`` (mmdet would drop it): kept,
+      with ``area = w * h``.
+
+    After loading, one :class:`InvalidBoxWarning` lists the count and the
+    first ``max_reported`` cases (image file, box, annotation id, reason,
+    action); all of them are in :attr:`box_problems`. COCO evaluation
+    (``CocoMetric``) reads the annotation file itself and is unaffected.
+
+    Args:
+        invalid_boxes (str): ``'warn'`` (default) clips or drops as above
+            and warns; ``'error'`` raises ``ValueError`` with the same list
+            instead.
+        max_reported (int): How many cases the message lists. Default: 20.
+        *args, **kwargs: ``CocoDataset``'s arguments.
+    """
+
+    def __init__(self,
+                 *args,
+                 invalid_boxes: str = 'warn',
+                 max_reported: int = 20,
+                 **kwargs) -> None:
+        if invalid_boxes not in ('warn', 'error'):
+            raise ValueError('CheckedCocoDataset: field "invalid_boxes" must '
+                             f"be 'warn' or 'error', got {invalid_boxes!r}")
+        self.invalid_boxes = invalid_boxes
+        self.max_reported = max_reported
+        #: ``(image file, annotation id, box, reason, action)`` of every
+        #: box that was clipped, dropped or fixed.
+        self.box_problems: List[Tuple[str, object, list, str, str]] = []
+        super().__init__(*args, **kwargs)
+
+    # -- annotations --------------------------------------------------------
+    def load_data_list(self) -> List[dict]:
+        self.box_problems = []
+        data_list = super().load_data_list()
+        self._report_box_problems()
+        return data_list
+
+    def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
+        img_info = raw_data_info['raw_img_info']
+        image = osp.join(self.data_prefix.get('img', ''),
+                         img_info['file_name'])
+        checked = []
+        for ann in raw_data_info['raw_ann_info']:
+            if ann.get('ignore', False):
+                checked.append(ann)
+                continue
+            ann = self._check_annotation(ann, image, img_info)
+            if ann is not None:
+                checked.append(ann)
+        return super().parse_data_info(
+            dict(raw_data_info, raw_ann_info=checked))
+
+    def _check_annotation(self, ann: dict, image: str,
+                          img_info: dict) -> Optional[dict]:
+        """The annotation to use (clipped or fixed copy), or None to drop;
+        records what it did."""
+        box = ann.get('bbox')
+        try:
+            x, y, w, h = (float(v) for v in box)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f'{self.ann_file}: annotation {ann.get("id")!r} of image '
+                f'{image} has bbox {box!r}; expected [x, y, width, height] '
+                '(4 numbers)') from None
+
+        def record(reason: str, action: str) -> None:
+            self.box_problems.append(
+                (image, ann.get('id'), list(box), reason, action))
+
+        if ann.get('category_id') not in self.coco.cats:
+            record(
+                f'category_id {ann.get("category_id")!r} is not among '
+                "the file's categories", 'dropped')
+            return None
+        if not all(math.isfinite(v) for v in (x, y, w, h)):
+            record('not finite', 'dropped')
+            return None
+        if w <= 0 or h <= 0:
+            record('zero or negative size', 'dropped')
+            return None
+        width, height = img_info['width'], img_info['height']
+        x1, y1 = max(x, 0.0), max(y, 0.0)
+        x2, y2 = min(x + w, float(width)), min(y + h, float(height))
+        if x2 <= x1 or y2 <= y1:
+            record(f'entirely outside the {width}x{height} image', 'dropped')
+            return None
+        clipped = (x1, y1, x2, y2) != (x, y, x + w, y + h)
+        if x2 - x1 < 1 or y2 - y1 < 1:
+            record(
+                'smaller than 1 pixel' +
+                (f' inside the {width}x{height} image' if clipped else ''),
+                'dropped')
+            return None
+        ann = dict(ann)
+        if clipped:
+            ann['bbox'] = [x1, y1, x2 - x1, y2 - y1]
+            record(f'extends outside the {width}x{height} image',
+                   f'clipped to {[round(v, 2) for v in ann["bbox"]]}')
+        if not ann.get('area', 0) > 0:
+            record(f'area is {ann.get("area")!r}', 'kept with area = w * h')
+            ann['area'] = (x2 - x1) * (y2 - y1)
+        return ann
+
+    def _report_box_problems(self) -> None:
+        problems = self.box_problems
+        if not problems:
+            return
+        dropped = sum(p[4] == 'dropped' for p in problems)
+        lines = [
+            f'  {image}: box {box} (annotation id {ann_id}): {reason}; '
+            f'{action}' for image, ann_id, box, reason, action in
+            problems[:self.max_reported]
+        ]
+        if len(problems) > self.max_reported:
+            lines.append(f'  ... and {len(problems) - self.max_reported} '
+                         'more (see dataset.box_problems)')
+        message = (f'{self.ann_file}: {len(problems)} invalid boxes '
+                   f'({dropped} dropped, {len(problems) - dropped} clipped '
+                   'or fixed):\n' + '\n'.join(lines))
+        if self.invalid_boxes == 'error':
+            raise ValueError(message + '\nFix the annotation file, or set '
+                             "invalid_boxes='warn' to clip/drop them")
+        warnings.warn(message, InvalidBoxWarning, stacklevel=2)
+
+    # -- images -------------------------------------------------------------
+    def prepare_data(self, idx: int):
+        try:
+            return super().prepare_data(idx)
+        except Exception as error:
+            image = self.get_data_info(idx).get('img_path')
+            if image is None or isinstance(error, CorruptImageError):
+                raise
+            problem = _undecodable(image)
+            if problem is not None:
+                raise CorruptImageError(
+                    f'Cannot read image {image} (sample {idx} of '
+                    f'{self.ann_file}): {problem}. Replace the file or '
+                    'remove the image from the annotation file') from error
+            if hasattr(error, 'add_note'):  # Python >= 3.11
+                error.add_note(f'(while loading image {image}, sample {idx} '
+                               f'of {self.ann_file})')
+            raise
+
+
+def _undecodable(path: str) -> Optional[str]:
+    """Why ``path`` is not a decodable image, or None if it is (or is
+    missing: the loader's FileNotFoundError names it already)."""
+    try:
+        data = fileio.get(path)
+    except (FileNotFoundError, OSError):
+        return None
+    if not data:
+        return 'the file is empty'
+    try:
+        image = mmcv.imfrombytes(data)
+    except Exception as error:  # OpenCV/Pillow/turbojpeg decode errors
+        return f'{type(error).__name__}: {error}'
+    if image is None:
+        return f'the {len(data)} bytes are not a decodable image'
+    return None
