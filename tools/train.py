@@ -13,17 +13,15 @@ GPU, ``--amp`` trains in bfloat16 with ``CPUAmpOptimWrapper`` and
 import argparse
 import logging
 import os
-import os.path as osp
 
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
 from mmdet_netaug.engine import has_accelerator, setup_cpu_distributed
-from mmdet_netaug.utils import check_dataset_paths
-from mmengine.config import Config, DictAction
+from mmdet_netaug.utils import check_dataset_paths, config_from_args
+from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmdet.utils import register_all_modules, setup_cache_size_limit_of_dynamo
 
 
 def parse_args():
@@ -87,21 +85,7 @@ def enable_amp(cfg):
 
 def main():
     args = parse_args()
-    register_all_modules(init_default_scope=True)
-    # fewer repeated torch.compile recompilations, faster training
-    setup_cache_size_limit_of_dynamo()
-
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    # work_dir priority: CLI > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = config_from_args(args)
 
     if args.amp:
         enable_amp(cfg)

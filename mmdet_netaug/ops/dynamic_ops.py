@@ -247,10 +247,23 @@ class _DynamicNormMixin(DynamicChannelMixin):
     """BatchNorm over the active channels; the running statistics updated are
     the active slice of the shared buffers (hence BN re-estimation)."""
 
-    def _init_dynamic(self, base_features: int) -> None:
+    def __init__(self, num_features: int,
+                 base_features: Optional[int] = None, **kwargs) -> None:
+        super().__init__(num_features, **kwargs)
         self.max_in_channels = self.max_out_channels = self.num_features
-        self.base_in_channels = self.base_out_channels = base_features
+        self.base_in_channels = self.base_out_channels = (base_features
+                                                          or num_features)
         self.reset_active_channels()
+
+    def _batch_norm_args(self, x: torch.Tensor):
+        """``(running_mean, running_var, weight, bias, training, momentum)``
+        of the active channels, as ``F.batch_norm`` takes them."""
+        self._check_input_dim(x)
+        factor, bn_training = self._momentum_and_training()
+        mean, var, weight, bias = self._active_tensors()
+        track = not self.training or self.track_running_stats
+        return (mean if track else None, var if track else None, weight,
+                bias, bn_training, factor)
 
     def set_active_channels(self, active_in, active_out=None) -> None:
         """A norm has one channel dimension: input and output are the same."""
@@ -343,19 +356,8 @@ class DynamicBatchNorm2d(_DynamicNormMixin, nn.BatchNorm2d):
     """
     _static_cls = nn.BatchNorm2d
 
-    def __init__(self, num_features: int,
-                 base_features: Optional[int] = None, **kwargs) -> None:
-        super().__init__(num_features, **kwargs)
-        self._init_dynamic(base_features or num_features)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input_dim(x)
-        factor, bn_training = self._momentum_and_training()
-        mean, var, weight, bias = self._active_tensors()
-        track = not self.training or self.track_running_stats
-        return F.batch_norm(x, mean if track else None,
-                            var if track else None, weight, bias, bn_training,
-                            factor, self.eps)
+        return F.batch_norm(x, *self._batch_norm_args(x), self.eps)
 
 
 class DynamicSyncBatchNorm(_DynamicNormMixin, nn.SyncBatchNorm):
@@ -368,18 +370,9 @@ class DynamicSyncBatchNorm(_DynamicNormMixin, nn.SyncBatchNorm):
     """
     _static_cls = nn.SyncBatchNorm
 
-    def __init__(self, num_features: int,
-                 base_features: Optional[int] = None, **kwargs) -> None:
-        super().__init__(num_features, **kwargs)
-        self._init_dynamic(base_features or num_features)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input_dim(x)
-        factor, bn_training = self._momentum_and_training()
-        mean, var, weight, bias = self._active_tensors()
-        track = not self.training or self.track_running_stats
-        running_mean = mean if track else None
-        running_var = var if track else None
+        (running_mean, running_var, weight, bias, bn_training,
+         factor) = self._batch_norm_args(x)
         need_sync = (bn_training and self.training
                      and torch.distributed.is_available()
                      and torch.distributed.is_initialized())
