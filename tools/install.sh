@@ -44,7 +44,7 @@ else
   fi
   # mmcv's setup.py imports pkg_resources and torch: old setuptools, and no
   # build isolation so that it sees the installed torch.
-  "$py" -m pip install -q "setuptools<70" wheel "numpy<2" ninja
+  "$py" -m pip install -q "setuptools<70" wheel ninja
   if ! "$py" -c 'from mmcv.ops import nms' 2>/dev/null; then
     echo "[install] mmcv 2.1.0 with ops (compiled once, about 6 minutes on 2 cores; then cached by pip)"
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
