@@ -1,7 +1,8 @@
 """High-level functions used by the tools."""
-from .export import (build_netaug_model, export_tiny, model_complexity,
-                     plain_config)
+from .export import (build_netaug_model, export_tiny, flatten_outputs,
+                     model_complexity, plain_config)
 
 __all__ = [
-    'build_netaug_model', 'export_tiny', 'model_complexity', 'plain_config'
+    'build_netaug_model', 'export_tiny', 'flatten_outputs', 'model_complexity',
+    'plain_config'
 ]

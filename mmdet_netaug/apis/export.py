@@ -1,7 +1,7 @@
 """Export of the tiny model as a plain mmdet detector, and its cost."""
 import copy
 import os.path as osp
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -156,7 +156,7 @@ def export_tiny(cfg: Config,
         ours = model._forward(image)
         theirs = reloaded._forward(image)
     diff = max((a - b).abs().max().item()
-               for a, b in zip(_flat(ours), _flat(theirs)))
+               for a, b in zip(flatten_outputs(ours), flatten_outputs(theirs)))
     largest = model.export_plain(model.supernet.largest_widths())
     return dict(
         config=config_path,
@@ -166,7 +166,8 @@ def export_tiny(cfg: Config,
         largest=model_complexity(largest, input_size))
 
 
-def _flat(outputs):
+def flatten_outputs(outputs) -> List[torch.Tensor]:
+    """The tensors of a detector's nested raw outputs, in order."""
     if isinstance(outputs, torch.Tensor):
         return [outputs]
-    return [t for item in outputs for t in _flat(item)]
+    return [t for item in outputs for t in flatten_outputs(item)]

@@ -73,7 +73,7 @@ class RecordTrainingHook(Hook):
                  epoch=runner.epoch,
                  widths=None if widths is None else list(widths),
                  width_augmented=self._netaug_hook(runner).width_augmented(
-                     runner),
+                     runner.iter, runner.max_iters),
                  lr=runner.optim_wrapper.get_lr()['lr'][0]))
 
     def after_train_iter(self,

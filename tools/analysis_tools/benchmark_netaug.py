@@ -60,7 +60,8 @@ import mmdet
 import mmdet_netaug  # noqa: F401  (registers NetAug and applies fixes)
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
-from mmdet_netaug.apis import build_netaug_model, model_complexity
+from mmdet_netaug.apis import (build_netaug_model, flatten_outputs,
+                               model_complexity)
 from mmdet_netaug.models import NetAugDetector
 
 ROLES = ('netaug', 'plain')
@@ -209,12 +210,6 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _flat(outputs) -> List[torch.Tensor]:
-    if isinstance(outputs, torch.Tensor):
-        return [outputs]
-    return [t for item in outputs for t in _flat(item)]
-
-
 def _median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
@@ -335,8 +330,8 @@ def inference_parity(netaug, exported, plain, images: torch.Tensor,
         model.to(device).eval()
     images = images.to(device)
     with torch.no_grad():
-        ours = _flat(exported._forward(images))
-        theirs = _flat(netaug._forward(images))
+        ours = flatten_outputs(exported._forward(images))
+        theirs = flatten_outputs(netaug._forward(images))
     if len(ours) != len(theirs) or any(a.shape != b.shape
                                        for a, b in zip(ours, theirs)):
         max_abs_diff = float('inf')

@@ -95,9 +95,9 @@ class NetAugHook(Hook):
                 'Remove the hook from custom_hooks or use a NetAug config')
         return model
 
-    def width_augmented(self, runner: Runner) -> bool:
-        """Whether widths between blocks are augmented at this iteration."""
-        return runner.iter < self.width_aug_stop * runner.max_iters
+    def width_augmented(self, iteration: int, max_iters: int) -> bool:
+        """Whether widths between blocks are augmented at an iteration."""
+        return iteration < self.width_aug_stop * max_iters
 
     def netaug_active(self, runner: Runner) -> bool:
         """Whether an augmented pass runs at all in this epoch."""
@@ -110,7 +110,7 @@ class NetAugHook(Hook):
         and the iteration alone (the same on every rank and after resume)."""
         rng = random.Random(f'netaug-{self.seed}-{iteration}')
         return model.supernet.sample(
-            rng, augment_width=iteration < self.width_aug_stop * max_iters)
+            rng, augment_width=self.width_augmented(iteration, max_iters))
 
     # -- events -----------------------------------------------------------
     def before_run(self, runner: Runner) -> None:
@@ -132,7 +132,7 @@ class NetAugHook(Hook):
 
     def before_train_epoch(self, runner: Runner) -> None:
         if not (self.sort_channels and self.netaug_active(runner)
-                and self.width_augmented(runner)):
+                and self.width_augmented(runner.iter, runner.max_iters)):
             return
         model = self.netaug_model(runner)
         moved = model.supernet.sort_channels()
