@@ -35,6 +35,9 @@ CASES = [
     Case('netaug_ssdlite_mbv2_cards.py', 'ssdlite_mbv2_w035_cards.py', 320,
          ('backbone.backbone.layer3.1.expand_conv.conv', ),
          r'bbox_head\.(cls|reg)_convs\.\d+\.1$', False),
+    Case('netaug_ssdlite_mbv2_w100_cards.py', 'ssdlite_mbv2_w100_cards.py',
+         128, ('backbone.backbone.layer7.0.expand_conv.conv', ),
+         r'bbox_head\.(cls|reg)_convs\.\d+\.1$', False),
     Case('netaug_yolov3_mbv2_cards.py', 'yolov3_mbv2_w035_cards.py', 128,
          ('backbone.backbone.layer3.1.expand_conv.conv',
           'neck.detect2.conv2.conv', 'bbox_head.convs_bridge.0.conv'),
@@ -245,6 +248,16 @@ def test_netaug_config_wraps_its_baseline_unchanged(name):
     for key in ('train_dataloader', 'val_dataloader', 'val_evaluator',
                 'train_cfg', 'param_scheduler', 'optim_wrapper'):
         assert netaug.get(key) == baseline.get(key), key
+
+
+def test_wide_control_is_mmdets_own_ssdlite():
+    """The width-1.0 control is mmdet's SSDLite-MobileNetV2, 6 classes."""
+    from mmengine.hub import get_config
+    stock = get_config(
+        'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py').model
+    stock.bbox_head.num_classes = 6
+    control = MODELS.build(load_config('ssdlite_mbv2_w100_cards.py').model)
+    assert _shapes(control) == _shapes(MODELS.build(stock))
 
 
 def test_sync_batchnorm_detector_converts_and_trains():
