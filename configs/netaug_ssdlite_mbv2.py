@@ -16,6 +16,7 @@ model = dict(
     type='NetAugDetector',
     detector=detector,
     aug_loss_weight=1.0,  # alpha
+    separate_backward=True,  # tiny backward before the augmented forward
     trace_input_size=(320, 320))
 
 custom_hooks = _base_.custom_hooks + [
@@ -26,3 +27,9 @@ custom_hooks = _base_.custom_hooks + [
         sort_channels=True,  # L1-importance sorting at epoch starts
         bn_calibration_batches=20)  # BN re-estimation before evaluation
 ]
+# Under DDP the tiny and the augmented pass back-propagate one after the
+# other (NetAugDetector.separate_backward); the rest is mmengine's default.
+model_wrapper_cfg = dict(
+    type='NetAugDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)

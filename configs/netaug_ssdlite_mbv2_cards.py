@@ -7,3 +7,9 @@ detector = _base_.model
 detector.backbone = dict(type='NetAugBackbone', backbone=detector.backbone)
 model = dict(_delete_=True, type='NetAugDetector', detector=detector)
 custom_hooks = _base_.custom_hooks + [dict(type='NetAugHook')]
+# Under DDP the tiny and the augmented pass back-propagate one after the
+# other (NetAugDetector.separate_backward); the rest is mmengine's default.
+model_wrapper_cfg = dict(
+    type='NetAugDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)

@@ -1,8 +1,9 @@
 """The NetAug detector: a plain mmdet detector trained with its augmented
 sub-networks, evaluated and exported as the tiny model alone."""
 import copy
+from collections import OrderedDict
 from contextlib import nullcontext
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -12,6 +13,7 @@ from mmdet.registry import MODELS
 from mmdet.structures import OptSampleList, SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.config import ConfigDict
+from mmengine.optim import OptimWrapper
 from torch import Tensor
 
 from .channel_graph import ChannelGraph
@@ -51,6 +53,13 @@ class NetAugDetector(BaseDetector):
             assignment ignores predictions (SSD, YOLOv3, anchor heads with
             IoU/grid/ATSS assigners); others compute them twice. The losses
             are identical either way. Default: True.
+        separate_backward (bool): Back-propagate the tiny loss before the
+            augmented forward (:meth:`train_step`), so that the two passes'
+            activations are never held at once; the accumulated gradients
+            are those of the summed loss. Under DDP this needs the
+            ``NetAugDistributedDataParallel`` wrapper
+            (``model_wrapper_cfg``), as the NetAug configs set; with another
+            wrapper both passes go through one backward. Default: True.
         data_preprocessor (dict, optional): Used by the detector when its
             own config has none (mmengine's Runner passes the config's
             top-level ``data_preprocessor`` here).
@@ -63,6 +72,7 @@ class NetAugDetector(BaseDetector):
                  trace_input_size: Tuple[int, int] = (320, 320),
                  check_finite: bool = True,
                  reuse_targets: bool = True,
+                 separate_backward: bool = True,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         if not isinstance(aug_loss_weight, (int, float)) or not (
@@ -96,6 +106,10 @@ class NetAugDetector(BaseDetector):
         self.detector_cfg = _to_dict(detector)
         self.aug_loss_weight = float(aug_loss_weight)
         self.check_finite = check_finite
+        self.separate_backward = bool(separate_backward)
+        #: The part of the NetAug loss that :meth:`loss` computes: ``'both'``,
+        #: or ``'tiny'`` and then ``'aug'`` (set by :func:`netaug_train_step`).
+        self.loss_pass = 'both'
         methods = (reusable_target_methods(built.bbox_head)
                    if reuse_targets else ())
         self.target_cache = TargetCache(built.bbox_head, methods)
@@ -172,23 +186,39 @@ class NetAugDetector(BaseDetector):
         return restored
 
     # -- training ---------------------------------------------------------
+    def augments(self) -> bool:
+        """Whether this step has an augmented pass."""
+        return self.aug_widths is not None and self.aug_loss_weight > 0
+
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """One NetAug step, see :func:`netaug_train_step`."""
+        return netaug_train_step(self, self, data, optim_wrapper)
+
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> Union[dict, list]:
         """The tiny model's losses plus the weighted losses of the augmented
-        sub-network (prefixed ``aug_``), in one forward, so that it runs the
-        same under DDP, AMP and gradient accumulation."""
+        sub-network (prefixed ``aug_``). ``loss_pass`` 'tiny' or 'aug'
+        computes one part only (the two backward passes of
+        :func:`netaug_train_step`); 'both' computes them in one forward, so
+        that any model wrapper's ``train_step`` trains NetAug correctly."""
         if not self.driven_by_hook:
             raise RuntimeError(
                 'NetAugDetector is training without NetAugHook: add '
                 "custom_hooks = [dict(type='NetAugHook')] to the config (it "
                 'chooses the augmented sub-network of every step)')
-        self.supernet.set_tiny()
-        augment = self.aug_widths is not None and self.aug_loss_weight > 0
+        if self.loss_pass not in ('both', 'tiny', 'aug'):
+            raise ValueError("NetAugDetector: loss_pass must be 'both', "
+                             f"'tiny' or 'aug', got {self.loss_pass!r}")
+        augment = self.augments()
         cache = self.target_cache
-        with cache.recording() if augment else nullcontext():
-            losses = self.detector.loss(batch_inputs, batch_data_samples)
-        self._check_finite(losses, 'the tiny model')
-        if augment:
+        losses = {}
+        if self.loss_pass != 'aug':
+            self.supernet.set_tiny()
+            with cache.recording() if augment else nullcontext():
+                losses = self.detector.loss(batch_inputs, batch_data_samples)
+            self._check_finite(losses, 'the tiny model')
+        if augment and self.loss_pass != 'tiny':
             self.supernet.set_widths(self.aug_widths)
             try:
                 with cache.replaying():
@@ -258,3 +288,69 @@ def _to_dict(cfg):
     if isinstance(cfg, ConfigDict):
         cfg = cfg.to_dict()
     return copy.deepcopy(dict(cfg))
+
+
+def netaug_train_step(model: nn.Module, detector: NetAugDetector,
+                      data: Union[dict, tuple, list],
+                      optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+    """One training step of ``L(tiny) + alpha * L(aug)`` with two backward
+    passes: the tiny model's forward and backward, then the augmented
+    sub-network's forward and backward, then the optimiser step.
+
+    The gradients accumulate to those of the summed loss, as in mmengine's
+    one-backward ``train_step`` (which computes both losses in one forward
+    and so holds both passes' activations until the backward); here the
+    tiny pass's activations are freed before the augmented forward. Steps
+    without an augmented pass, ``separate_backward=False`` and optimiser
+    wrappers other than one :class:`~mmengine.optim.OptimWrapper` (e.g. an
+    ``OptimWrapperDict``) take mmengine's own path.
+
+    Under DDP (``model`` is the wrapper, ``detector`` its module) the tiny
+    pass runs in ``no_sync``: gradients are all-reduced once, after the
+    augmented backward. Gradient accumulation and AMP work as in mmengine:
+    both losses are scaled alike, and the step counts once.
+
+    Args:
+        model (nn.Module): What runs the forward: ``detector`` itself or the
+            DDP wrapper around it.
+        detector (NetAugDetector): The NetAug detector.
+        data (dict | tuple | list): A batch from the dataloader.
+        optim_wrapper (OptimWrapper): The optimiser wrapper.
+
+    Returns:
+        dict[str, Tensor]: The log variables: ``loss`` (the sum), the tiny
+        model's losses and the ``aug_`` losses, as mmengine's path logs them.
+    """
+    if not (detector.separate_backward and detector.augments()
+            and hasattr(optim_wrapper, '_inner_count')):
+        with optim_wrapper.optim_context(model):
+            data = detector.data_preprocessor(data, True)
+            losses = model._run_forward(data, mode='loss')
+        parsed, log_vars = detector.parse_losses(losses)
+        optim_wrapper.update_params(parsed)
+        return log_vars
+    no_sync = getattr(model, 'no_sync', nullcontext)
+    try:
+        detector.loss_pass = 'tiny'
+        with no_sync(), optim_wrapper.optim_context(model):
+            data = detector.data_preprocessor(data, True)
+            losses = model._run_forward(data, mode='loss')
+        parsed, tiny_log = detector.parse_losses(losses)
+        with no_sync():
+            optim_wrapper.backward(optim_wrapper.scale_loss(parsed))
+        # one optimiser step in two backward passes: mmengine counts the
+        # step (for gradient accumulation and loss scaling) in the second
+        optim_wrapper._inner_count -= 1
+        del losses, parsed
+        detector.loss_pass = 'aug'
+        with optim_wrapper.optim_context(model):
+            losses = model._run_forward(data, mode='loss')
+    finally:
+        detector.loss_pass = 'both'
+    parsed, aug_log = detector.parse_losses(losses)
+    optim_wrapper.update_params(parsed)
+    log_vars = OrderedDict(loss=tiny_log['loss'].detach() + aug_log['loss'])
+    log_vars.update((k, v.detach()) for k, v in tiny_log.items()
+                    if k != 'loss')
+    log_vars.update((k, v) for k, v in aug_log.items() if k != 'loss')
+    return log_vars

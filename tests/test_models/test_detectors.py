@@ -231,7 +231,8 @@ def _netaug_configs():
 @pytest.mark.parametrize('name', _netaug_configs())
 def test_netaug_config_wraps_its_baseline_unchanged(name):
     """A NetAug twin changes nothing of its plain baseline but the wrapper
-    around the model and one more hook."""
+    around the model, one more hook and the DDP wrapper (mmengine's default
+    settings, NetAug's train_step)."""
     text = (REPO / 'configs' / name).read_text()
     baseline_name = re.search(r"^_base_ = '\./(.+\.py)'", text, re.M).group(1)
     netaug, baseline = load_config(name), load_config(baseline_name)
@@ -245,6 +246,10 @@ def test_netaug_config_wraps_its_baseline_unchanged(name):
     hooks = [h['type'] for h in netaug.custom_hooks]
     assert hooks == [h['type'] for h in baseline.get('custom_hooks', [])
                      ] + ['NetAugHook']
+    assert netaug.model_wrapper_cfg == dict(
+        type='NetAugDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=baseline.get('find_unused_parameters', False))
     for key in ('train_dataloader', 'val_dataloader', 'val_evaluator',
                 'train_cfg', 'param_scheduler', 'optim_wrapper'):
         assert netaug.get(key) == baseline.get(key), key

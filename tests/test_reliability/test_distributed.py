@@ -1,10 +1,12 @@
 """Distributed NetAug training: 2 CPU processes (gloo) under torchrun, through
 ``tools/train.py --launcher pytorch`` as ``tools/dist_train.sh`` runs it.
 
-mmengine wraps the model in ``MMDistributedDataParallel`` with its default
-``find_unused_parameters=False``, so DDP itself fails the run if a
-parameter gets no gradient in some step; the recording hook checks it too
-(after the all-reduce, before the optimiser step).
+The config wraps the model in ``NetAugDistributedDataParallel`` (the tiny
+pass back-propagated under ``no_sync``, the augmented pass's backward
+all-reducing the sum) with ``find_unused_parameters=False``, so DDP
+itself fails the run if a parameter gets no gradient in some step; the
+recording hook checks it too (after the all-reduce, before the optimiser
+step).
 """
 import json
 import os
@@ -84,7 +86,7 @@ def test_two_ranks_trained_under_ddp_with_gloo(ddp_run):
     for rank, record in enumerate(ddp_run['records']):
         assert record['rank'] == rank
         assert record['world_size'] == 2
-        assert record['wrapper'] == 'MMDistributedDataParallel'
+        assert record['wrapper'] == 'NetAugDistributedDataParallel'
         assert [r['iter'] for r in record['iterations']] == [0, 1, 2, 3]
         assert all(r['finite'] for r in record['iterations'])
         assert {'loss_cls', 'aug_loss_cls', 'loss_bbox',

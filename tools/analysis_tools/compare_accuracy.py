@@ -960,4 +960,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # the message is printed, no traceback
+        sys.exit(130)

@@ -15,6 +15,7 @@ from ...models.bn_calibration import (preserved_rng_state,
                                       recalibrate_batchnorm)
 from ...models.netaug_detector import NetAugDetector
 from ...models.supernet import permute_copy, permute_optimizer_state
+from ..model_wrapper import NetAugDistributedDataParallel
 
 
 @HOOKS.register_module()
@@ -125,6 +126,16 @@ class NetAugHook(Hook):
                 f'NetAug: restored {len(restored)} dynamic layers that the '
                 'runner had replaced (SyncBN reverted to BN outside '
                 'distributed training)')
+        wrapper = runner.model
+        if (is_model_wrapper(wrapper) and model.separate_backward
+                and not isinstance(wrapper, NetAugDistributedDataParallel)):
+            runner.logger.warning(
+                f'NetAug: the model is wrapped in {type(wrapper).__name__}, '
+                'whose train_step back-propagates the tiny and the augmented '
+                'loss together (correct, but both passes\' activations are '
+                'held at once). Set model_wrapper_cfg=dict(type='
+                "'NetAugDistributedDataParallel', ...) for two backward "
+                'passes, as the NetAug configs do')
         if self.seed is None:
             seed = [runner.seed if runner.seed is not None else 0]
             broadcast_object_list(seed)
