@@ -110,8 +110,9 @@ def write_run(work_dir, name, seed, curve, epochs, stamp='20260101_000000',
     vis.mkdir(parents=True)
     with open(vis / 'scalars.json', 'w') as f:
         for epoch, (map_, ap50) in curve.items():
-            f.write(json.dumps(dict(lr=0.01, loss=1.0, epoch=epoch,
-                                    iter=10 * epoch, step=10 * epoch)) + '\n')
+            f.write(json.dumps(dict(lr=0.01, loss=1.0, loss_cls=1 - map_,
+                                    epoch=epoch, iter=10 * epoch,
+                                    step=10 * epoch)) + '\n')
             f.write(json.dumps({'coco/bbox_mAP': map_,
                                 'coco/bbox_mAP_50': ap50,
                                 'pascal_voc/mAP': ap50, 'data_time': 0.1,
@@ -143,6 +144,29 @@ def test_read_val_metrics_resumed(tool, tmp_path):
     assert metrics[2]['coco/bbox_mAP'] == 0.2
     assert metrics[3]['coco/bbox_mAP'] == 0.3  # the resumed run's
     assert metrics[4]['coco/bbox_mAP_50'] == 0.5
+
+
+def test_read_train_loss_sums_the_tiny_terms_per_epoch(tool, tmp_path):
+    run_dir = write_run(tmp_path, 'm', 0, {1: (0.1, 0.2)}, 2, done=False)
+    vis = run_dir / '20260101_010000' / 'vis_data'  # resumed at epoch 2
+    vis.mkdir(parents=True)
+    lines = [
+        # NetAug logs: total, tiny terms, weighted augmented terms
+        dict(loss=9.0, loss_cls=3.0, loss_bbox=1.0, aug_loss_cls=4.0,
+             aug_loss_bbox=1.0, epoch=2, iter=10),
+        dict(loss=7.0, loss_cls=2.0, loss_bbox=1.0, aug_loss_cls=3.0,
+             aug_loss_bbox=1.0, epoch=2, iter=20),
+        # YOLOv3's terms, another epoch
+        dict(loss=5.0, loss_cls=1.0, loss_conf=2.0, loss_xy=0.5,
+             loss_wh=0.5, epoch=3, iter=30),
+        {'coco/bbox_mAP': 0.5, 'step': 2},
+    ]
+    vis.joinpath('scalars.json').write_text(''.join(
+        json.dumps(line) + '\n' for line in lines))
+    losses = tool.read_train_loss(str(run_dir))
+    # epoch 1 (first folder): loss_cls 0.9; epochs 2, 3 from the resumed one
+    assert losses == {1: pytest.approx(0.9), 2: pytest.approx(3.5),
+                      3: pytest.approx(4.0)}
 
 
 def test_summary_report_plot(tool, tmp_path):
@@ -196,6 +220,10 @@ def test_summary_report_plot(tool, tmp_path):
     assert '| 1 | plain | `plain_m` | 3 | 0, 1, 2 | 25.0 / 29.0 / 27.0 ' \
         '| 27.0 ± 2.0 |' in report
     assert '**+4.0**' in report  # mAP: 31.0 - 27.0
+    # train loss (here 1 - final mAP): NetAug 0.690, plain 0.730
+    assert entry['netaug']['train_loss']['mean'] == pytest.approx(0.69)
+    assert '| 0.690 ± 0.010 |' in report
+    assert '| -0.040 (s.e. 0.013) |' in report
     assert 'netaug_m seed 3: incomplete' in report
     assert 'holdout.json' in report
 

@@ -641,42 +641,73 @@ def train_all(runs: List[Run], args, invocation: str, device: str) -> bool:
 
 
 # -- reading and summarizing -----------------------------------------------
-def read_val_metrics(run_dir: str) -> Dict[int, Dict[str, float]]:
-    """Validation metrics per epoch of a run folder.
+def _read_epochs(run_dir: str, per_epoch) -> Dict[int, object]:
+    """Values per epoch from the run's ``scalars.json`` files.
 
     mmengine writes ``<run_dir>/<timestamp>/vis_data/scalars.json``, one
-    folder per start; a validation line has metric keys (``coco/...``,
-    ``pascal_voc/...``) and the epoch as ``step`` (or ``epoch``). The
-    folders are read in time order and each replaces the epochs from its
-    first one on, so a resumed run continues the interrupted one and a
-    restarted run replaces it.
+    folder per start. ``per_epoch(entries)`` turns the log lines of one
+    folder into ``{epoch: value}``. The folders are read in time order and
+    each replaces the epochs from its first one on, so a resumed run
+    continues the interrupted one and a restarted run replaces it.
     """
-    metrics: Dict[int, Dict[str, float]] = {}
+    values: Dict[int, object] = {}
     if not osp.isdir(run_dir):
-        return metrics
+        return values
     for stamp in sorted(os.listdir(run_dir)):
         path = osp.join(run_dir, stamp, 'vis_data', 'scalars.json')
         if not osp.isfile(path):
             continue
-        found = {}
+        entries = []
         with open(path) as f:
             for line in f:
                 try:
-                    entry = json.loads(line)
+                    entries.append(json.loads(line))
                 except ValueError:
                     continue  # a line cut by a kill
-                if not any('/' in key for key in entry):
-                    continue  # training line (lr, losses)
-                epoch = entry.get('epoch', entry.get('step'))
-                if epoch is None:
-                    continue
-                found[int(epoch)] = {k: v for k, v in entry.items()
-                                     if isinstance(v, (int, float))}
+        found = per_epoch(entries)
         if found:
             first = min(found)
-            metrics = {e: m for e, m in metrics.items() if e < first}
-            metrics.update(found)
-    return dict(sorted(metrics.items()))
+            values = {e: v for e, v in values.items() if e < first}
+            values.update(found)
+    return dict(sorted(values.items()))
+
+
+def read_val_metrics(run_dir: str) -> Dict[int, Dict[str, float]]:
+    """Validation metrics per epoch of a run folder: the lines with metric
+    keys (``coco/...``, ``pascal_voc/...``), the epoch as ``step`` (or
+    ``epoch``)."""
+
+    def per_epoch(entries):
+        found = {}
+        for entry in entries:
+            if not any('/' in key for key in entry):
+                continue  # training line (lr, losses)
+            epoch = entry.get('epoch', entry.get('step'))
+            if epoch is not None:
+                found[int(epoch)] = {k: v for k, v in entry.items()
+                                     if isinstance(v, (int, float))}
+        return found
+
+    return _read_epochs(run_dir, per_epoch)
+
+
+def read_train_loss(run_dir: str) -> Dict[int, float]:
+    """The tiny model's training loss per epoch: the sum of the logged
+    ``loss_*`` terms (not the ``aug_`` ones of NetAug's augmented pass),
+    averaged over the epoch's logged iterations. Lower at equal epochs
+    means the model fits its training data better: NetAug's claim is that
+    tiny models underfit and it reduces that."""
+
+    def per_epoch(entries):
+        sums: Dict[int, List[float]] = {}
+        for entry in entries:
+            terms = [v for k, v in entry.items()
+                     if k.startswith('loss_') and isinstance(v, (int, float))]
+            if terms and 'epoch' in entry:
+                sums.setdefault(int(entry['epoch']), []).append(sum(terms))
+        return {e: statistics.fmean(v) for e, v in sums.items()}
+
+    return _read_epochs(run_dir, per_epoch)
 
 
 def mean_std(values: Sequence[float]) -> dict:
@@ -693,6 +724,7 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
     recorded = _read_json(osp.join(run_dir, RUN_FILE)) or {}
     done = _read_json(osp.join(run_dir, DONE_FILE)) or {}
     metrics = read_val_metrics(run_dir)
+    train_loss = read_train_loss(run_dir)
     epochs = recorded.get('epochs') or expected_epochs
     last = max(metrics) if metrics else None
     result = dict(run_dir=run_dir, epochs=epochs, last_epoch=last,
@@ -715,6 +747,10 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
     result['status'] = status
     for m, k in keys.items():
         result[m] = metrics[last].get(k) if status == 'finished' else None
+    result['train_loss'] = train_loss.get(last) \
+        if status == 'finished' else None
+    result['train_loss_curve'] = dict(epoch=list(train_loss),
+                                      loss=list(train_loss.values()))
     return result
 
 
@@ -737,12 +773,12 @@ def summarize(pairs: Sequence[Tuple[str, str]], seeds: Sequence[int],
             model = dict(config=config, name=name,
                          runs={str(s): r for s, r in runs.items()},
                          finished_seeds=finished)
-            for m in keys:
+            for m in (*keys, 'train_loss'):
                 model[m] = mean_std([runs[s][m] for s in finished
                                      if runs[s][m] is not None])
             entry[role] = model
         entry['difference'] = {}
-        for m in keys:
+        for m in (*keys, 'train_loss'):
             a, b = entry['netaug'][m], entry['plain'][m]
             diff = None if a['mean'] is None or b['mean'] is None \
                 else a['mean'] - b['mean']
@@ -765,6 +801,12 @@ def _pct(value: Optional[float], signed: bool = False) -> str:
     return f'{100 * value:+.1f}' if signed else f'{100 * value:.1f}'
 
 
+def _num(value: Optional[float], signed: bool = False) -> str:
+    if value is None:
+        return 'n/a'
+    return f'{value:+.3f}' if signed else f'{value:.3f}'
+
+
 def _duration(seconds: Optional[float]) -> str:
     if seconds is None:
         return 'n/a'
@@ -776,8 +818,9 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
     """The markdown report: header lines, then one table of all pairs."""
     lines = [*header, '']
     lines += ['| Pair | Model | Config | Epochs | Seeds | mAP per seed | '
-              'mAP mean ± std | AP50 per seed | AP50 mean ± std |',
-              '|---|---|---|---|---|---|---|---|---|']
+              'mAP mean ± std | AP50 per seed | AP50 mean ± std | '
+              'train loss, last epoch |',
+              '|---|---|---|---|---|---|---|---|---|---|']
     for index, entry in enumerate(summary['pairs'], 1):
         epochs = ', '.join(map(str, entry['epochs'])) or 'n/a'
         for role in ROLES:
@@ -792,6 +835,8 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
                 std = _pct(stats['std'])
                 cells += [per_seed or 'n/a',
                           f'{_pct(stats["mean"])} ± {std}']
+            loss = model['train_loss']
+            cells.append(f'{_num(loss["mean"])} ± {_num(loss["std"])}')
             lines.append('| ' + ' | '.join(cells) + ' |')
         cells = [str(index), '**NetAug − plain**', '', '', '']
         for m in METRICS:
@@ -799,6 +844,10 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
             se = diff['standard_error']
             cells += ['', f'**{_pct(diff["mean"], signed=True)}**' + (
                 f' (s.e. {_pct(se)})' if se is not None else '')]
+        diff = entry['difference']['train_loss']
+        se = diff['standard_error']
+        cells.append(f'{_num(diff["mean"], signed=True)}' + (
+            f' (s.e. {_num(se)})' if se is not None else ''))
         lines.append('| ' + ' | '.join(cells) + ' |')
     notes = []
     for entry in summary['pairs']:
@@ -848,7 +897,11 @@ def report_header(summary: dict, command: str, device: str,
         f'- metrics: `{keys["mAP"]}` (mAP) and `{keys["AP50"]}` (AP50) of '
         'the final epoch, x100, no best-epoch selection; mean ± sample std '
         'over the seeds; NetAug − plain: difference of the means (s.e.: its '
-        'standard error)']
+        'standard error)',
+        '- train loss: the tiny model\'s summed training loss terms '
+        '(`loss_*`, not NetAug\'s `aug_loss_*`), mean over the last epoch\'s '
+        'logged iterations (train mode, augmented batches): lower = fits '
+        'the training data better']
     for split in splits.values():
         lines.append(
             f'- holdout {split["fraction"]}: {split["train_images"]} '
@@ -858,14 +911,15 @@ def report_header(summary: dict, command: str, device: str,
 
 
 def plot_curves(summary: dict, path: str) -> None:
-    """Validation mAP and AP50 per epoch: mean over the seeds, min-max
-    band, NetAug vs plain; one row per pair."""
+    """Validation mAP and AP50 per epoch (mean over the seeds, min-max
+    band) and the tiny model's training loss per epoch, NetAug vs plain;
+    one row per pair."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
     pairs = summary['pairs']
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(11, 3.8 * len(pairs)),
+    fig, axes = plt.subplots(len(pairs), 3, figsize=(16, 3.8 * len(pairs)),
                              squeeze=False)
     colors = {'netaug': 'tab:red', 'plain': 'tab:blue'}
     for row, entry in enumerate(pairs):
@@ -902,6 +956,27 @@ def plot_curves(summary: dict, path: str) -> None:
             ax.grid(alpha=0.3)
             if ax.has_data():
                 ax.legend(fontsize=8)
+        ax = axes[row][2]
+        for role in ROLES:
+            per_epoch = {}
+            for run in entry[role]['runs'].values():
+                curve = run.get('train_loss_curve') or {}
+                for epoch, value in zip(curve.get('epoch', []),
+                                        curve.get('loss', [])):
+                    per_epoch.setdefault(epoch, []).append(value)
+            if per_epoch:
+                epochs = sorted(per_epoch)
+                ax.plot(epochs, [statistics.fmean(per_epoch[e])
+                                 for e in epochs], color=colors[role],
+                        label=ROLE_TITLES[role])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel('epoch')
+        ax.set_ylabel('tiny model training loss')
+        ax.set_title('training loss of the tiny model (mean over seeds)',
+                     fontsize=9)
+        ax.grid(alpha=0.3)
+        if ax.has_data():
+            ax.legend(fontsize=8)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=120)
