@@ -61,7 +61,8 @@ def test_benchmark_cards(tmp_path, monkeypatch, capsys):
             f'{dataset}.ann_file={ann_file}',
             f'{dataset}.pipeline.{index}.scale=({INPUT},{INPUT})',
             'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False'
+            'train_dataloader.persistent_workers=False',
+            '--netaug-options', 'model.separate_backward=False'
         ])
     finally:
         torch.set_num_threads(threads)
@@ -74,6 +75,9 @@ def test_benchmark_cards(tmp_path, monkeypatch, capsys):
     assert saved['batch_size'] == 2 and saved['steps'] == 2
     assert saved['torch'] == torch.__version__
     assert saved['device'].startswith('cpu')
+    # --netaug-options reach the NetAug model only (the plain config has no
+    # such field: it would not build)
+    assert saved['netaug_options'] == {'model.separate_backward': False}
 
     train = saved['train']
     for role in ('netaug', 'plain'):
@@ -102,3 +106,5 @@ def test_benchmark_cards(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-1].startswith('ratios NetAug/plain: train step time ')
     assert 'MISMATCH' not in '\n'.join(printed)
+    header = next(line for line in printed if line.startswith('device '))
+    assert "NetAug options {'model.separate_backward': False}" in header

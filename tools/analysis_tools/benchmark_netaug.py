@@ -4,7 +4,7 @@ parity of the exported tiny model.
     python tools/analysis_tools/benchmark_netaug.py NETAUG_CONFIG PLAIN_CONFIG
         [--checkpoint CKPT] [--device cpu|cuda] [--batch-size 8]
         [--steps 20] [--warmup 3] [--infer-steps 50] [--out result.json]
-        [--cfg-options key=value ...]
+        [--cfg-options key=value ...] [--netaug-options key=value ...]
 
 Training: both models run real training steps (data preprocessor, loss,
 backward, optimiser step with the optimiser that each config's
@@ -117,6 +117,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of both configs (key=value), '
                         'e.g. train_dataloader.dataset.dataset.data_root=...')
+    parser.add_argument('--netaug-options', nargs='+', action=DictAction,
+                        help='override settings of the NetAug config only, '
+                        'e.g. model.separate_backward=False')
     parser.add_argument('--memory-worker', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     for name in ('steps', 'infer_steps'):
@@ -138,13 +141,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 # -- building --------------------------------------------------------------
 def load_configs(netaug_config: str, plain_config: str,
                  cfg_options: Optional[dict] = None,
-                 batch_size: Optional[int] = None) -> Dict[str, Config]:
-    """Both configs with the same overrides applied."""
+                 batch_size: Optional[int] = None,
+                 netaug_options: Optional[dict] = None) -> Dict[str, Config]:
+    """Both configs with the same overrides applied (and
+    ``netaug_options`` to the NetAug config alone)."""
     cfgs = {}
     for role, path in zip(ROLES, (netaug_config, plain_config)):
         cfg = Config.fromfile(path)
         if cfg_options:
             cfg.merge_from_dict(copy.deepcopy(cfg_options))
+        if role == 'netaug' and netaug_options:
+            cfg.merge_from_dict(copy.deepcopy(netaug_options))
         if batch_size is not None:
             cfg.train_dataloader.batch_size = batch_size
         cfgs[role] = cfg
@@ -247,7 +254,8 @@ def memory_worker(spec_file: str) -> None:
     torch.set_num_threads(spec['num_threads'])
     set_random_seed(spec['seed'])
     cfgs = load_configs(spec['netaug_config'], spec['plain_config'],
-                        spec['cfg_options'], spec['batch_size'])
+                        spec['cfg_options'], spec['batch_size'],
+                        spec['netaug_options'])
     role, device = spec['role'], spec['device']
     model = build_model(cfgs[role], role,
                         spec['checkpoint'] if role == 'netaug' else None)
@@ -292,6 +300,7 @@ def measure_memory(args, batches: List[dict], tmp_dir: str,
             netaug_config=osp.abspath(args.netaug_config),
             plain_config=osp.abspath(args.plain_config),
             cfg_options=args.cfg_options,
+            netaug_options=args.netaug_options,
             batch_size=args.batch_size,
             checkpoint=args.checkpoint,
             device=args.device,
@@ -417,7 +426,9 @@ def format_table(result: dict) -> str:
         f'device {result["device"]} | torch {result["torch"]} | batch '
         f'{result["batch_size"]} | {result["steps"]} steps after '
         f'{result["warmup"]} warm-up | width aug '
-        f'{"on" if result["width_aug"] else "off"}',
+        f'{"on" if result["width_aug"] else "off"}'
+        + ('' if result.get('netaug_options') is None else
+           f' | NetAug options {result["netaug_options"]}'),
         '-' * width,
         f'{"training (same batches, alternated)":<38}{"NetAug":>12}'
         f'{"plain":>12}{"ratio":>12}',
@@ -487,7 +498,8 @@ def run(args: argparse.Namespace) -> dict:
     set_random_seed(args.seed)
     device = args.device
     cfgs = load_configs(args.netaug_config, args.plain_config,
-                        args.cfg_options, args.batch_size)
+                        args.cfg_options, args.batch_size,
+                        args.netaug_options)
     if device == 'cuda':
         torch.backends.cudnn.benchmark = cfgs['netaug'].get(
             'env_cfg', {}).get('cudnn_benchmark', False)
@@ -588,6 +600,7 @@ def run(args: argparse.Namespace) -> dict:
         width_aug=not args.no_width_aug,
         seed=args.seed,
         cfg_options=args.cfg_options,
+        netaug_options=args.netaug_options,
         train=train,
         memory=memory,
         inference=inference,
