@@ -349,8 +349,9 @@ def netaug_train_step(model: nn.Module, detector: NetAugDetector,
         detector.loss_pass = 'both'
     parsed, aug_log = detector.parse_losses(losses)
     optim_wrapper.update_params(parsed)
-    log_vars = OrderedDict(loss=tiny_log['loss'].detach() + aug_log['loss'])
-    log_vars.update((k, v.detach()) for k, v in tiny_log.items()
-                    if k != 'loss')
-    log_vars.update((k, v) for k, v in aug_log.items() if k != 'loss')
+    log_vars = OrderedDict(
+        loss=tiny_log['loss'].detach() + aug_log['loss'].detach())
+    for part in (tiny_log, aug_log):
+        log_vars.update((k, v.detach()) for k, v in part.items()
+                        if k != 'loss')
     return log_vars

@@ -231,8 +231,9 @@ def _netaug_configs():
 @pytest.mark.parametrize('name', _netaug_configs())
 def test_netaug_config_wraps_its_baseline_unchanged(name):
     """A NetAug twin changes nothing of its plain baseline but the wrapper
-    around the model, one more hook and the DDP wrapper (mmengine's default
-    settings, NetAug's train_step)."""
+    around the model, one more hook, the DDP wrapper (mmengine's default
+    settings, NetAug's train_step) and a gradient clip scaled for the
+    summed loss."""
     text = (REPO / 'configs' / name).read_text()
     baseline_name = re.search(r"^_base_ = '\./(.+\.py)'", text, re.M).group(1)
     netaug, baseline = load_config(name), load_config(baseline_name)
@@ -251,8 +252,18 @@ def test_netaug_config_wraps_its_baseline_unchanged(name):
         broadcast_buffers=False,
         find_unused_parameters=baseline.get('find_unused_parameters', False))
     for key in ('train_dataloader', 'val_dataloader', 'val_evaluator',
-                'train_cfg', 'param_scheduler', 'optim_wrapper'):
+                'train_cfg', 'param_scheduler'):
         assert netaug.get(key) == baseline.get(key), key
+    # the optimiser too, but a gradient clip is scaled by (1 + alpha): the
+    # clipped update has room for the augmented gradient besides the tiny
+    # model's (when it is always clipped, as YOLOv3's)
+    optim, plain_optim = (netaug.optim_wrapper.to_dict(),
+                          baseline.optim_wrapper.to_dict())
+    if 'clip_grad' in plain_optim:
+        alpha = netaug.model.get('aug_loss_weight', 1.0)
+        assert optim['clip_grad'].pop('max_norm') == \
+            plain_optim['clip_grad'].pop('max_norm') * (1 + alpha)
+    assert optim == plain_optim
 
 
 def test_wide_control_is_mmdets_own_ssdlite():
