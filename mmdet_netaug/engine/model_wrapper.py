@@ -20,8 +20,9 @@ class NetAugDistributedDataParallel(MMDistributedDataParallel):
     pass would hold their activations together. This one runs
     :func:`~mmdet_netaug.models.netaug_train_step`: the tiny pass (forward
     and backward, without gradient all-reduce), then the augmented pass,
-    whose backward all-reduces the summed gradients. Other modules train as
-    under ``MMDistributedDataParallel``.
+    whose backward all-reduces the summed gradients. Other modules and
+    steps (see ``NetAugDetector.two_backward_passes``) train as under
+    ``MMDistributedDataParallel``.
 
     Select it with ``model_wrapper_cfg``, as the NetAug configs do::
 
@@ -32,6 +33,8 @@ class NetAugDistributedDataParallel(MMDistributedDataParallel):
 
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
-        if not isinstance(self.module, NetAugDetector):
-            return super().train_step(data, optim_wrapper)
-        return netaug_train_step(self, self.module, data, optim_wrapper)
+        module = self.module
+        if (isinstance(module, NetAugDetector)
+                and module.two_backward_passes(optim_wrapper)):
+            return netaug_train_step(self, module, data, optim_wrapper)
+        return super().train_step(data, optim_wrapper)

@@ -190,9 +190,21 @@ class NetAugDetector(BaseDetector):
         """Whether this step has an augmented pass."""
         return self.aug_widths is not None and self.aug_loss_weight > 0
 
+    def two_backward_passes(self, optim_wrapper: OptimWrapper) -> bool:
+        """Whether this step takes :func:`netaug_train_step`: with
+        ``separate_backward``, an augmented pass and one
+        :class:`~mmengine.optim.OptimWrapper` (not, e.g., an
+        ``OptimWrapperDict``); otherwise mmengine's ``train_step`` runs
+        (one backward of what :meth:`loss` returns)."""
+        return (self.separate_backward and self.augments()
+                and hasattr(optim_wrapper, '_inner_count'))
+
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
-        """One NetAug step, see :func:`netaug_train_step`."""
+        """One NetAug step: :func:`netaug_train_step`, or mmengine's
+        (see :meth:`two_backward_passes`)."""
+        if not self.two_backward_passes(optim_wrapper):
+            return super().train_step(data, optim_wrapper)
         return netaug_train_step(self, self, data, optim_wrapper)
 
     def loss(self, batch_inputs: Tensor,
@@ -300,10 +312,9 @@ def netaug_train_step(model: nn.Module, detector: NetAugDetector,
     The gradients accumulate to those of the summed loss, as in mmengine's
     one-backward ``train_step`` (which computes both losses in one forward
     and so holds both passes' activations until the backward); here the
-    tiny pass's activations are freed before the augmented forward. Steps
-    without an augmented pass, ``separate_backward=False`` and optimiser
-    wrappers other than one :class:`~mmengine.optim.OptimWrapper` (e.g. an
-    ``OptimWrapperDict``) take mmengine's own path.
+    tiny pass's activations are freed before the augmented forward. Callers
+    use it where :meth:`NetAugDetector.two_backward_passes` holds, and
+    mmengine's own ``train_step`` otherwise.
 
     Under DDP (``model`` is the wrapper, ``detector`` its module) the tiny
     pass runs in ``no_sync``: gradients are all-reduced once, after the
@@ -321,14 +332,6 @@ def netaug_train_step(model: nn.Module, detector: NetAugDetector,
         dict[str, Tensor]: The log variables: ``loss`` (the sum), the tiny
         model's losses and the ``aug_`` losses, as mmengine's path logs them.
     """
-    if not (detector.separate_backward and detector.augments()
-            and hasattr(optim_wrapper, '_inner_count')):
-        with optim_wrapper.optim_context(model):
-            data = detector.data_preprocessor(data, True)
-            losses = model._run_forward(data, mode='loss')
-        parsed, log_vars = detector.parse_losses(losses)
-        optim_wrapper.update_params(parsed)
-        return log_vars
     no_sync = getattr(model, 'no_sync', nullcontext)
     try:
         detector.loss_pass = 'tiny'

@@ -199,6 +199,12 @@ class NetAugHook(Hook):
                 return True
         return False
 
+    @staticmethod
+    def averages_weights(runner: Runner) -> bool:
+        """Whether an EMA hook (mmengine's ``EMAHook`` or one like it)
+        keeps an averaged copy of the model, which checkpoints hold."""
+        return any(hasattr(h, 'ema_model') for h in runner.hooks)
+
     def recalibrate_before_save(self, runner: Runner) -> None:
         """Re-estimate the BatchNorm statistics on every rank just before
         the ``CheckpointHook`` saves (this hook's priority is above its).
@@ -209,8 +215,7 @@ class NetAugHook(Hook):
         checkpoint holds the averaged weights, whose statistics
         ``before_save_checkpoint`` measures.
         """
-        if self.bn_stale and not any(
-                hasattr(h, 'ema_model') for h in runner.hooks):
+        if self.bn_stale and not self.averages_weights(runner):
             self.recalibrate(runner)
 
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
@@ -228,7 +233,7 @@ class NetAugHook(Hook):
                 'distributed training); evaluation re-estimates them')
             return
         model = self.netaug_model(runner)
-        if not any(hasattr(h, 'ema_model') for h in runner.hooks):
+        if not self.averages_weights(runner):
             self.recalibrate(runner)
             fresh = model.state_dict()
         else:
