@@ -1,7 +1,6 @@
 """Tests of tools/analysis_tools/compare_accuracy.py without training: the
 holdout split (on the real cards train split), the run options, reading
 mmengine's scalars.json, the statistics, the report and the plot."""
-import importlib.util
 import json
 import math
 import os
@@ -11,7 +10,7 @@ import pytest
 
 from mmdet_netaug.datasets import convert_voc_to_coco
 
-from conftest import CARDS_CLASSES, REPO, load_config
+from conftest import CARDS_CLASSES, load_config, load_tool
 
 NETAUG = 'configs/netaug_ssdlite_mbv2_cards.py'
 PLAIN = 'configs/ssdlite_mbv2_w035_cards.py'
@@ -19,11 +18,7 @@ PLAIN = 'configs/ssdlite_mbv2_w035_cards.py'
 
 @pytest.fixture(scope='module')
 def tool():
-    path = REPO / 'tools' / 'analysis_tools' / 'compare_accuracy.py'
-    spec = importlib.util.spec_from_file_location('compare_accuracy', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis_tools/compare_accuracy.py')
 
 
 def test_holdout_mask(tool):
@@ -31,7 +26,7 @@ def test_holdout_mask(tool):
         [4, 9]  # every 5th
     assert sum(tool.holdout_mask(296, 0.2)) == 59  # floor(296 * 0.2)
     assert sum(tool.holdout_mask(10, 0.3)) == 3
-    assert tool.holdout_mask(7, 0.25) == tool.holdout_mask(7, 0.25)
+    assert tool.holdout_mask(7, 0.25) == [False] * 3 + [True] + [False] * 3
 
 
 def test_split_holdout_cards(tool, cards_root, tmp_path):

@@ -1001,7 +1001,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             find_seeds(args.work_dir, names)
     else:
         seeds = args.seeds if args.seeds is not None else list(DEFAULT_SEEDS)
-        runs, notes = plan_runs(args)
+        try:
+            runs, notes = plan_runs(args)
+        except (FileNotFoundError, ValueError) as error:
+            raise SystemExit(f'Error: {error}') from None
         for warning in notes['warnings']:
             print(f'warning: {warning}', flush=True)
         for name, split in notes.get('holdout', {}).items():
@@ -1012,7 +1015,6 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         ok = train_all(runs, args, command, device)
     keys = dict(mAP=args.map_key, AP50=args.ap50_key)
     summary = summarize(pairs, seeds, args.work_dir, keys, args.epochs)
-    plot_curves(summary, args.plot)
     wall_time = time.time() - start
     report = format_report(
         summary, report_header(summary, command, device, wall_time))
@@ -1028,6 +1030,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     _write_json(args.out, summary)
     with open(osp.splitext(args.out)[0] + '.md', 'w') as f:
         f.write(report)
+    plot_curves(summary, args.plot)  # after the numbers are safe on disk
     print(f'saved {args.out}, {osp.splitext(args.out)[0]}.md, {args.plot}')
     if not ok:
         raise SystemExit('some runs failed (see above)')
