@@ -67,23 +67,29 @@ def plain_config(cfg: Config, model: NetAugDetector) -> Config:
     for key in [k for k in plain.keys() if k != 'model']:
         if 'NetAug' in repr(plain[key]):
             plain.pop(key)
-    # The package's checked dataset becomes mmdet's own.
+    # The package's checked dataset becomes mmdet's own (without its own
+    # fields, which CocoDataset would refuse).
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if plain.get(key):
-            _rename_types(plain[key], {'CheckedCocoDataset': 'CocoDataset'})
+            _rename_types(plain[key], {'CheckedCocoDataset': 'CocoDataset'},
+                          drop=('invalid_boxes', 'max_reported'))
     return plain
 
 
-def _rename_types(cfg, names: Dict[str, str]) -> None:
-    """Rename ``type`` values in a nested config in place."""
+def _rename_types(cfg, names: Dict[str, str], drop: Sequence[str] = ()
+                  ) -> None:
+    """Rename ``type`` values in a nested config in place, removing the
+    ``drop`` fields of the renamed nodes."""
     if isinstance(cfg, dict):
         if cfg.get('type') in names:
             cfg['type'] = names[cfg['type']]
+            for field in drop:
+                cfg.pop(field, None)
         for value in cfg.values():
-            _rename_types(value, names)
+            _rename_types(value, names, drop)
     elif isinstance(cfg, (list, tuple)):
         for value in cfg:
-            _rename_types(value, names)
+            _rename_types(value, names, drop)
 
 
 def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None

@@ -91,6 +91,13 @@ def setup_cpu_distributed(cfg: Config) -> None:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     if not torch_dist.is_initialized():
+        missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR',
+                               'MASTER_PORT') if k not in os.environ]
+        if missing:
+            raise ValueError(
+                f'--launcher pytorch: environment variables {missing} are '
+                'not set; start the tool with torchrun (tools/dist_train.sh '
+                'or tools/dist_test.sh)')
         kwargs = {}
         timeout = dist_cfg.get('timeout')
         if timeout is not None:
