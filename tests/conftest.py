@@ -26,6 +26,17 @@ def cards_root() -> Path:
     return CARDS
 
 
+def load_tool(relative_path: str):
+    """Import a command-line script of the repository (e.g.
+    ``tools/train.py``) as a module."""
+    import importlib.util
+    path = REPO / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_config(name: str, **overrides):
     """A config of ``configs/`` with mmengine's dotted overrides."""
     from mmengine.config import Config

@@ -1,7 +1,6 @@
 """Mixed precision without a GPU: ``tools/train.py --amp`` switches to
 ``CPUAmpOptimWrapper`` (bfloat16 autocast) and NetAug SSDLite trains with
 it on real cards images, then validates (in float32)."""
-import importlib.util
 import math
 
 import pytest
@@ -10,21 +9,14 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 
+from conftest import load_tool
 from mmdet_netaug.engine import CPUAmpOptimWrapper, cpu_supports_bf16
 from reliability_helpers import single_thread  # noqa: F401 (fixture)
 from reliability_helpers import add_recorder, recorder, small_netaug_config
 
 
-def _train_tool(repo):
-    spec = importlib.util.spec_from_file_location('netaug_train_tool',
-                                                  repo / 'tools/train.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
-
-
 def test_amp_option_picks_the_wrapper_of_the_device(repo, monkeypatch):
-    tool = _train_tool(repo)
+    tool = load_tool('tools/train.py')
     cfg = Config(
         dict(optim_wrapper=dict(type='OptimWrapper',
                                 optimizer=dict(type='SGD', lr=0.1))))
@@ -60,7 +52,7 @@ def test_wrapper_options_and_state_are_checked():
 def test_netaug_trains_in_bfloat16_and_validates(repo, cards_coco, tmp_path,
                                                  single_thread):
     cfg = add_recorder(small_netaug_config(cards_coco, tmp_path, val=True))
-    _train_tool(repo).enable_amp(cfg)  # what --amp does on this machine
+    load_tool('tools/train.py').enable_amp(cfg)  # what --amp does on this machine
     runner = Runner.from_cfg(cfg)
 
     dtypes = {'train': set(), 'val': set()}

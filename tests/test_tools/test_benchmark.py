@@ -3,7 +3,6 @@
 The cards data is converted to COCO into a temporary folder (the images stay
 in ../shared/data/cards), so the test does not depend on data/cards.
 """
-import importlib.util
 import json
 import math
 
@@ -13,20 +12,12 @@ from mmengine.config import Config
 
 from mmdet_netaug.datasets import convert_voc_to_coco
 
-from conftest import CARDS, REPO
+from conftest import CARDS, REPO, load_tool
 
 NETAUG_CONFIG = 'configs/netaug_ssdlite_mbv2_cards.py'
 PLAIN_CONFIG = 'configs/ssdlite_mbv2_w035_cards.py'
 CLASSES = ('nine', 'ten', 'jack', 'queen', 'king', 'ace')
 INPUT = 160  # smaller than the configs' 320, for speed
-
-
-def load_benchmark():
-    path = REPO / 'tools' / 'analysis_tools' / 'benchmark_netaug.py'
-    spec = importlib.util.spec_from_file_location('benchmark_netaug', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def resize_index(config: str) -> int:
@@ -50,7 +41,7 @@ def test_benchmark_cards(tmp_path, monkeypatch, capsys):
     dataset = 'train_dataloader.dataset.dataset'
     out = tmp_path / 'bench.json'
     monkeypatch.chdir(REPO)
-    benchmark = load_benchmark()
+    benchmark = load_tool('tools/analysis_tools/benchmark_netaug.py')
     threads = torch.get_num_threads()
     try:
         result = benchmark.main([
