@@ -1,8 +1,10 @@
 # NetAug YOLOX-tiny on COCO 2017: yolox_tiny_coco.py's tiny model, data and
 # hooks (YOLOX mode switch, norm sync, EMA), trained with NetAug's defaults
 # (see netaug_ssdlite_mbv2.py for every option). NetAugHook's channel sorting
-# also permutes EMAHook's averaged copy, and the BatchNorm statistics it
-# writes into checkpoints are re-estimated for the EMA weights saved there.
+# also permutes EMAHook's averaged copy. In one process the BatchNorm
+# statistics it writes into checkpoints are re-estimated for the EMA weights
+# saved there; under DDP they are not (a warning says so) and evaluation
+# re-estimates them.
 _base_ = './yolox_tiny_coco.py'
 custom_imports = dict(imports=['mmdet_netaug'], allow_failed_imports=False)
 detector = _base_.model
