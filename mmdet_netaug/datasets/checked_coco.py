@@ -25,6 +25,7 @@ import mmcv
 from mmengine import fileio
 
 from mmdet.datasets import CocoDataset
+from mmdet.datasets.api_wrappers import COCO
 from mmdet.registry import DATASETS
 
 
@@ -34,6 +35,66 @@ class InvalidBoxWarning(UserWarning):
 
 class CorruptImageError(ValueError):
     """An image of a dataset exists but cannot be decoded."""
+
+
+class ClassMismatchWarning(UserWarning):
+    """Categories of a COCO file that the configured classes leave out."""
+
+
+def check_class_names(ann_file: str, classes, categories: List[dict]
+                      ) -> List[int]:
+    """The category ids of ``classes``, in their order, matched by name.
+
+    mmdet's ``CocoDataset`` and ``CocoMetric`` both take
+    ``coco.get_cat_ids(cat_names=classes)``: the file's categories whose
+    names are configured, in the *file's* order. When a configured class is
+    missing from the file (a split converted without ``--classes``, a
+    renamed or differently capitalised category) or the file lists the
+    classes in another order, labels no longer follow names: a box of
+    ``king`` trains label 1 (``ten``). This refuses those cases, naming the
+    classes, and warns about file categories the config leaves out (their
+    boxes are dropped, labels unchanged).
+
+    Raises:
+        ValueError: A configured class is not a category of ``ann_file``,
+            or the file orders the configured classes differently.
+    """
+    ids = {}
+    for cat in categories:
+        ids.setdefault(cat.get('name'), cat.get('id'))
+    classes = list(classes)
+    missing = [c for c in classes if c not in ids]
+    names = [cat.get('name') for cat in categories]
+    if missing:
+        near = {c: n for c in missing for n in names
+                if isinstance(n, str) and isinstance(c, str)
+                and n.strip().lower() == c.strip().lower()}
+        hint = ''.join(f'; {c!r} is spelled {n!r} in the file'
+                       for c, n in near.items())
+        raise ValueError(
+            f'{ann_file}: the configured classes {missing} are not among '
+            f"the file's categories {names}{hint}. Labels must follow "
+            'class names: give the dataset (and every metric) exactly the '
+            "file's class names, or convert the data again with every class "
+            '(tools/dataset_converters/voc_to_coco.py --classes ...)')
+    in_file_order = [cat.get('id') for cat in categories
+                     if cat.get('name') in classes]
+    by_name = [ids[c] for c in classes]
+    if in_file_order != by_name:
+        raise ValueError(
+            f'{ann_file}: the file lists the configured classes in another '
+            f'order, or one of them twice '
+            f'({[n for n in names if n in classes]}), than the config '
+            f"({classes}); mmdet numbers them in the file's order, so labels "
+            "would not follow names. Configure the classes in the file's "
+            'order, or convert the data again with --classes in that order')
+    extra = [n for n in names if n not in classes]
+    if extra:
+        warnings.warn(
+            f'{ann_file}: the categories {extra} are not among the '
+            f'configured classes {classes}: their boxes are not used',
+            ClassMismatchWarning, stacklevel=3)
+    return by_name
 
 
 @DATASETS.register_module()
@@ -86,7 +147,14 @@ class CheckedCocoDataset(CocoDataset):
     # -- annotations --------------------------------------------------------
     def load_data_list(self) -> List[dict]:
         self.box_problems = []
-        data_list = super().load_data_list()
+        ann_file = self.ann_file
+        # CocoDataset numbers the classes by coco.get_cat_ids(cat_names=...):
+        # the name-checked COCO refuses what would shift labels
+        self.COCOAPI = lambda path: _NameCheckedCOCO(path, ann_file)
+        try:
+            data_list = super().load_data_list()
+        finally:
+            del self.COCOAPI
         self._report_box_problems()
         return data_list
 
@@ -195,6 +263,21 @@ class CheckedCocoDataset(CocoDataset):
                 error.add_note(f'(while loading image {image}, sample {idx} '
                                f'of {self.ann_file})')
             raise
+
+
+class _NameCheckedCOCO(COCO):
+    """mmdet's COCO API whose ``get_cat_ids(cat_names=...)`` matches the
+    names with :func:`check_class_names` (errors name ``shown_name``)."""
+
+    def __init__(self, annotation_file: str, shown_name: str) -> None:
+        self.shown_name = shown_name
+        super().__init__(annotation_file)
+
+    def get_cat_ids(self, cat_names=[], sup_names=[], cat_ids=[]):
+        if cat_names and not sup_names and not cat_ids:
+            return check_class_names(self.shown_name, cat_names,
+                                     self.dataset.get('categories', []))
+        return super().get_cat_ids(cat_names, sup_names, cat_ids)
 
 
 def _undecodable(path: str) -> Optional[str]:

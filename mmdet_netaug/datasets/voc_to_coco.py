@@ -419,6 +419,14 @@ def convert_voc_to_coco(voc_root: str,
                         len(annotations) + 1, img_idx, cat_ids[obj['name']],
                         box, obj['difficult']))
     _DIR_CACHE.pop(img_dir, None)
+    present = {ann['category_id'] for ann in annotations}
+    absent = [name for name, i in cat_ids.items() if i not in present]
+    if absent:
+        warnings.warn(
+            f'Split "{split}" of {voc_root} has no boxes of the classes '
+            f'{absent}; they are still written as categories, so that '
+            'labels follow the class list in every split',
+            VOCConversionWarning, stacklevel=2)
 
     coco = dict(
         images=images,

@@ -95,6 +95,11 @@ class NetAugDetector(BaseDetector):
         if data_preprocessor is not None and not detector.get(
                 'data_preprocessor'):
             detector = dict(detector, data_preprocessor=data_preprocessor)
+        # The random state a plain detector built here would start from:
+        # init_weights() draws the tiny model's weights from it, so that
+        # NetAug and its plain baseline start from identical tiny weights
+        # under the same seed (paired comparisons).
+        build_rng_state = torch.get_rng_state()
         built = MODELS.build(detector)
         if not hasattr(built, '_forward') or not hasattr(built, 'bbox_head'):
             raise ValueError('NetAugDetector: the detector must be a '
@@ -104,6 +109,7 @@ class NetAugDetector(BaseDetector):
                          init_cfg=init_cfg)
         self.detector = built
         self.detector_cfg = _to_dict(detector)
+        self._build_rng_state: Optional[Tensor] = build_rng_state
         self.aug_loss_weight = float(aug_loss_weight)
         self.check_finite = check_finite
         self.separate_backward = bool(separate_backward)
@@ -121,6 +127,41 @@ class NetAugDetector(BaseDetector):
         self.aug_widths: Optional[Widths] = None
         #: Whether a NetAugHook drives this model (checked in training).
         self.driven_by_hook = False
+
+    def init_weights(self) -> None:
+        """Initialise the supernet, then give the tiny model the weights the
+        plain detector gets from the same random state.
+
+        mmengine's Runner seeds the random generators, builds the model and
+        later calls ``init_weights``. Here the wide weights are initialised
+        first; then a plain detector is built from the random state this
+        model's own build started from, initialised with the generators as
+        they were before (CPU, and CUDA where the model lives there), and
+        copied into the leading slices. With the same seed, the NetAug run
+        and its plain baseline therefore start from identical tiny weights,
+        and the random generators continue from the same state, so a
+        comparison at one seed is paired.
+        """
+        device = next(self.parameters()).device
+        cuda = device.type == 'cuda'
+        cuda_state = torch.cuda.get_rng_state(device) if cuda else None
+        super().init_weights()
+        if self._build_rng_state is None:
+            return
+        torch.set_rng_state(self._build_rng_state)
+        plain = MODELS.build(self.plain_detector_config()).to(device)
+        if cuda:
+            torch.cuda.set_rng_state(cuda_state, device)
+        plain.init_weights()
+        self.load_plain_state_dict(plain.state_dict())
+
+    def load_plain_state_dict(self, state_dict: Dict[str, Tensor]) -> None:
+        """Load a plain detector's state dict (keys of
+        :meth:`plain_detector_config`'s model) into the tiny model: every
+        widened tensor gets it as its leading slice, strictly (every key, no
+        extra ones, shapes of the tiny model)."""
+        self.detector.load_state_dict(plain_to_netaug_keys(state_dict, ''),
+                                      strict=True)
 
     def _trace(self, input_size) -> ChannelGraph:
         if (not isinstance(input_size, (tuple, list)) or len(input_size) != 2
@@ -293,6 +334,19 @@ class NetAugDetector(BaseDetector):
         static = self.supernet.export(widths)
         static.backbone = static.backbone.backbone  # unwrap NetAugBackbone
         return static
+
+
+def plain_to_netaug_keys(state_dict: Dict[str, Tensor],
+                         prefix: str = 'detector.') -> Dict[str, Tensor]:
+    """Rename a plain detector's state-dict keys to a NetAugDetector's:
+    ``backbone.*`` becomes ``<prefix>backbone.backbone.*`` (inside
+    :class:`NetAugBackbone`), every other key ``<prefix><key>``."""
+    renamed = OrderedDict()
+    for key, value in state_dict.items():
+        if key.startswith('backbone.'):
+            key = 'backbone.' + key
+        renamed[prefix + key] = value
+    return renamed
 
 
 def _to_dict(cfg):

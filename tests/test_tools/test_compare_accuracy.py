@@ -197,11 +197,19 @@ def test_summary_report_plot(tool, tmp_path):
         curve = model['runs']['0']['curve']
         assert curve['epoch'] == [1, 2, 3]
         assert curve['mAP'][-1] == final[name][0][0]
-    for metric in ('mAP', 'AP50'):
+    for i, metric in enumerate(('mAP', 'AP50')):
         a, b = means['netaug', metric], means['plain', metric]
         diff = entry['difference'][metric]
+        # paired by seed: seed 3 (NetAug incomplete) is not a pair
+        per_seed = [final['netaug_m'][s][i] - final['plain_m'][s][i]
+                    for s in (0, 1, 2)]
+        assert diff['n'] == 3
+        assert list(diff['per_seed']) == ['0', '1', '2']
+        assert list(diff['per_seed'].values()) == pytest.approx(per_seed)
         assert diff['mean'] == pytest.approx(a['mean'] - b['mean'])
         assert diff['standard_error'] == pytest.approx(
+            statistics.stdev(per_seed) / math.sqrt(3))
+        assert diff['standard_error'] != pytest.approx(
             math.sqrt(a['std']**2 / 3 + b['std']**2 / 3))
 
     report = tool.format_report(summary, tool.report_header(
@@ -218,7 +226,7 @@ def test_summary_report_plot(tool, tmp_path):
     # train loss (here 1 - final mAP): NetAug 0.690, plain 0.730
     assert entry['netaug']['train_loss']['mean'] == pytest.approx(0.69)
     assert '| 0.690 ± 0.010 |' in report
-    assert '| -0.040 (s.e. 0.013) |' in report
+    assert '| -0.040 (s.e. 0.006) |' in report
     assert 'netaug_m seed 3: incomplete' in report
     assert 'holdout.json' in report
 

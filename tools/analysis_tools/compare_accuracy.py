@@ -718,6 +718,26 @@ def mean_std(values: Sequence[float]) -> dict:
                 std=statistics.stdev(values) if len(values) > 1 else None)
 
 
+def paired_difference(netaug_runs: dict, plain_runs: dict,
+                      metric: str) -> dict:
+    """NetAug - plain, paired by seed: the per-seed differences over the
+    seeds both arms finished (same seed: identical tiny weights at the start
+    and the same data order), their mean and its standard error
+    ``stdev(d) / sqrt(n)`` (None with fewer than 2 pairs)."""
+    per_seed = {}
+    for seed, run in netaug_runs.items():
+        other = plain_runs.get(seed)
+        if other is None or run.get(metric) is None or \
+                other.get(metric) is None:
+            continue
+        per_seed[str(seed)] = run[metric] - other[metric]
+    values = list(per_seed.values())
+    return dict(per_seed=per_seed, n=len(values),
+                mean=statistics.fmean(values) if values else None,
+                standard_error=(statistics.stdev(values) / math.sqrt(
+                    len(values)) if len(values) > 1 else None))
+
+
 def summarize_run(run_dir: str, keys: Dict[str, str],
                   expected_epochs: Optional[int] = None) -> dict:
     """Status, final metrics and curves of one run folder."""
@@ -758,8 +778,8 @@ def summarize(pairs: Sequence[Tuple[str, str]], seeds: Sequence[int],
               work_dir: str, keys: Optional[Dict[str, str]] = None,
               expected_epochs: Optional[int] = None) -> dict:
     """Per pair and model: per-seed final metrics, mean and sample std over
-    the finished seeds; per pair the NetAug - plain difference of the means
-    (with its standard error, ``sqrt(s1^2/n1 + s2^2/n2)``)."""
+    the finished seeds; per pair the NetAug - plain difference paired by
+    seed (:func:`paired_difference`)."""
     keys = keys or dict(DEFAULT_KEYS)
     result = dict(work_dir=work_dir, seeds=list(seeds), keys=keys, pairs=[])
     for pair in pairs:
@@ -777,15 +797,10 @@ def summarize(pairs: Sequence[Tuple[str, str]], seeds: Sequence[int],
                 model[m] = mean_std([runs[s][m] for s in finished
                                      if runs[s][m] is not None])
             entry[role] = model
-        entry['difference'] = {}
-        for m in (*keys, 'train_loss'):
-            a, b = entry['netaug'][m], entry['plain'][m]
-            diff = None if a['mean'] is None or b['mean'] is None \
-                else a['mean'] - b['mean']
-            se = None
-            if a['std'] is not None and b['std'] is not None:
-                se = math.sqrt(a['std']**2 / a['n'] + b['std']**2 / b['n'])
-            entry['difference'][m] = dict(mean=diff, standard_error=se)
+        entry['difference'] = {
+            m: paired_difference(entry['netaug']['runs'],
+                                 entry['plain']['runs'], m)
+            for m in (*keys, 'train_loss')}
         epochs = {r['last_epoch'] for role in ROLES
                   for r in entry[role]['runs'].values()
                   if r['status'] == 'finished'}
@@ -838,12 +853,16 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
             loss = model['train_loss']
             cells.append(f'{_num(loss["mean"])} ± {_num(loss["std"])}')
             lines.append('| ' + ' | '.join(cells) + ' |')
-        cells = [str(index), '**NetAug − plain**', '', '', '']
+        paired = ', '.join(entry['difference'][METRICS[0]]['per_seed'])
+        cells = [str(index), '**NetAug − plain** (paired)', '', '',
+                 paired or 'none']
         for m in METRICS:
             diff = entry['difference'][m]
             se = diff['standard_error']
-            cells += ['', f'**{_pct(diff["mean"], signed=True)}**' + (
-                f' (s.e. {_pct(se)})' if se is not None else '')]
+            cells += [' / '.join(_pct(d, signed=True)
+                                 for d in diff['per_seed'].values()) or 'n/a',
+                      f'**{_pct(diff["mean"], signed=True)}**' + (
+                          f' (s.e. {_pct(se)})' if se is not None else '')]
         diff = entry['difference']['train_loss']
         se = diff['standard_error']
         cells.append(f'{_num(diff["mean"], signed=True)}' + (
@@ -896,8 +915,10 @@ def report_header(summary: dict, command: str, device: str,
            if splits else ''),
         f'- metrics: `{keys["mAP"]}` (mAP) and `{keys["AP50"]}` (AP50) of '
         'the final epoch, x100, no best-epoch selection; mean ± sample std '
-        'over the seeds; NetAug − plain: difference of the means (s.e.: its '
-        'standard error)',
+        'over the seeds; NetAug − plain: paired by seed (same seed = identical '
+        'tiny weights at the start and the same data order), each seed\'s '
+        'difference and their mean (s.e.: stdev of the differences / '
+        'sqrt(n))',
         '- train loss: the tiny model\'s summed training loss terms '
         '(`loss_*`, not NetAug\'s `aug_loss_*`), mean over the last epoch\'s '
         'logged iterations (train mode, augmented batches): lower = fits '
