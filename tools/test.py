@@ -13,10 +13,10 @@ import argparse
 import os
 
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
-from mmdet_netaug.engine import has_accelerator, setup_cpu_distributed
+from mmdet_netaug.engine import (CheckedRunner, CheckpointMismatchError,
+                                 has_accelerator, setup_cpu_distributed)
 from mmdet_netaug.utils import check_dataset_paths, config_from_args
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
@@ -75,7 +75,7 @@ def main():
 
     try:
         check_dataset_paths(cfg, splits=('test', ))
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f'Error: {e}')
 
     # without a GPU, torchrun processes test with gloo on CPU
@@ -85,8 +85,9 @@ def main():
         except ValueError as e:
             raise SystemExit(f'Error: {e}')
 
-    # default Runner, or a custom one registered under `runner_type`
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+    # CheckedRunner (mmengine's Runner whose checkpoints must fit the
+    # model), or a custom one registered under `runner_type`
+    runner = CheckedRunner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
 
     # dump raw predictions through a dummy metric
@@ -94,7 +95,10 @@ def main():
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))
 
-    runner.test()
+    try:
+        runner.test()
+    except CheckpointMismatchError as e:
+        raise SystemExit(f'Error: {e}')
 
 
 if __name__ == '__main__':

@@ -15,12 +15,12 @@ import logging
 import os
 
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
-from mmdet_netaug.engine import has_accelerator, setup_cpu_distributed
+from mmdet_netaug.engine import (CheckedRunner, CheckpointMismatchError,
+                                 has_accelerator, setup_cpu_distributed)
 from mmdet_netaug.utils import check_dataset_paths, config_from_args
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 
 
@@ -118,13 +118,17 @@ def main():
     # training uses the train and val splits; the test split is not touched
     try:
         check_dataset_paths(cfg, splits=('train', 'val'))
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f'Error: {e}')
 
-    # default Runner, or a custom one registered under `runner_type`
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+    # CheckedRunner (mmengine's Runner whose checkpoints must fit the
+    # model), or a custom one registered under `runner_type`
+    runner = CheckedRunner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except CheckpointMismatchError as e:
+        raise SystemExit(f'Error: {e}')
 
 
 if __name__ == '__main__':

@@ -122,11 +122,45 @@ class NetAugDetector(BaseDetector):
         graph = self._trace(trace_input_size)
         self.supernet = Supernet(self.detector, graph,
                                  built.backbone.width_space)
+        if self.supernet.largest_widths() == self.supernet.tiny_widths():
+            space = built.backbone.width_space
+            raise ValueError(
+                'NetAugBackbone: the options width_choices='
+                f'{space.width_choices} and expand_choices='
+                f'{space.expand_choices} (divisor={space.divisor}) widen no '
+                'layer: every augmented sub-network would be the tiny model, '
+                'trained twice per step at twice the cost. Give a choice '
+                'above 1.0 (e.g. the defaults [1.0, 1.8, 2.6] and '
+                '[1.0, 1.6, 2.2, 2.8]), or train the plain config')
         #: Widths of the augmented sub-network of the next training step;
         #: set by NetAugHook (None: no augmented pass).
         self.aug_widths: Optional[Widths] = None
         #: Whether a NetAugHook drives this model (checked in training).
         self.driven_by_hook = False
+        self._register_load_state_dict_pre_hook(self._accept_plain_keys)
+
+    def _accept_plain_keys(self, state_dict, prefix, *args) -> None:
+        """Load-state-dict pre-hook: a plain detector's state dict (keys
+        ``backbone.*``, ``neck.*``, ``bbox_head.*``) is renamed in place to
+        this model's keys, so that it loads into the tiny model's leading
+        slices (``load_from`` a plain checkpoint, torch's
+        ``load_state_dict``)."""
+        own = [k for k in state_dict if k.startswith(prefix)]
+        relative = {k[len(prefix):]: k for k in own}
+        if not own or is_netaug_state_dict(relative):
+            return
+        for rel, key in relative.items():
+            value = state_dict.pop(key)
+            new_key, = plain_to_netaug_keys({rel: None}, prefix + 'detector.')
+            state_dict[new_key] = value
+        metadata = getattr(state_dict, '_metadata', None)
+        if metadata is not None:
+            for name in [m for m in metadata if m.startswith(prefix) and m]:
+                rel = name[len(prefix):]
+                if rel and not rel.startswith('detector'):
+                    new_key, = plain_to_netaug_keys({rel: None},
+                                                    prefix + 'detector.')
+                    metadata[new_key] = metadata[name]
 
     def init_weights(self) -> None:
         """Initialise the supernet, then give the tiny model the weights the
@@ -160,8 +194,7 @@ class NetAugDetector(BaseDetector):
         :meth:`plain_detector_config`'s model) into the tiny model: every
         widened tensor gets it as its leading slice, strictly (every key, no
         extra ones, shapes of the tiny model)."""
-        self.detector.load_state_dict(plain_to_netaug_keys(state_dict, ''),
-                                      strict=True)
+        self.load_state_dict(state_dict, strict=True)
 
     def _trace(self, input_size) -> ChannelGraph:
         if (not isinstance(input_size, (tuple, list)) or len(input_size) != 2
@@ -334,6 +367,12 @@ class NetAugDetector(BaseDetector):
         static = self.supernet.export(widths)
         static.backbone = static.backbone.backbone  # unwrap NetAugBackbone
         return static
+
+
+def is_netaug_state_dict(state_dict: Dict[str, Tensor]) -> bool:
+    """Whether a state dict is a NetAugDetector's (keys ``detector.*``)
+    rather than a plain detector's."""
+    return any(k.startswith('detector.') for k in state_dict)
 
 
 def plain_to_netaug_keys(state_dict: Dict[str, Tensor],

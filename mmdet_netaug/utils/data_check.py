@@ -20,6 +20,11 @@ from typing import List, Sequence, Tuple
 COCO_HINT = ("download COCO 2017 from https://cocodataset.org and arrange "
              "data/coco/{annotations,train2017,val2017} (see README, 'Datasets')")
 VOC_HINT = ("arrange data/VOCdevkit/VOC2007 and VOC2012 (see README, 'Datasets')")
+CARDS_HINT = ("convert the cards photographs (../shared/data/cards, Pascal "
+              "VOC XML) to COCO format: python "
+              "tools/dataset_converters/voc_to_coco.py ../shared/data/cards "
+              "data/cards --splits train test --classes nine ten jack queen "
+              "king ace --link-images (see README, 'Datasets')")
 VOC_TYPES = ('VOCDataset', 'XMLDataset')
 
 # (config field as a dotted --cfg-options key, resolved path,
@@ -35,6 +40,8 @@ def _type_name(cfg) -> str:
 
 def _kind(type_name: str, path: str) -> str:
     """Guess the dataset family from its type, then from its path."""
+    if 'cards' in path.lower():
+        return 'cards'
     if type_name in VOC_TYPES or 'voc' in path.lower():
         return 'voc'
     if 'coco' in type_name.lower() or 'coco' in path.lower():
@@ -102,9 +109,10 @@ def _walk_evaluator(cfg, field: str, missing: List[_Missing]) -> None:
                    cfg.get('backend_args'), missing)
 
 
-def _hint(missing: Sequence[_Missing]) -> str:
+def _hint(missing: Sequence[_Missing], cfg=None) -> str:
     kinds = {kind for _, _, kind in missing}
-    hints = [h for k, h in (('coco', COCO_HINT), ('voc', VOC_HINT)) if k in kinds]
+    hints = [h for k, h in (('cards', CARDS_HINT), ('coco', COCO_HINT),
+                            ('voc', VOC_HINT)) if k in kinds]
     field = missing[0][0].rsplit('.', 1)[0]
     field = field[:-len('.data_prefix')] if field.endswith('.data_prefix') else field
     hints.append('if the data lives elsewhere, point the config at it with '
@@ -112,6 +120,12 @@ def _hint(missing: Sequence[_Missing]) -> str:
                  if 'dataloader' in field else
                  'if the data lives elsewhere, point the config at it with '
                  f'--cfg-options, e.g. --cfg-options {missing[0][0]}=/path/to/file')
+    metric_fields = [f for f, _ in _evaluator_ann_files(cfg, ('val', 'test'))
+                     ] if cfg is not None else []
+    if metric_fields and 'dataloader' in field:
+        hints.append('the metrics read their own annotation files: point '
+                     + ', '.join(metric_fields) + ' at the same files as '
+                     'the dataloaders')
     return '\n'.join(f'Hint: {h}' for h in hints)
 
 
@@ -143,4 +157,82 @@ def check_dataset_paths(cfg, splits: Sequence[str] = ('train', 'val', 'test')) -
         raise FileNotFoundError(
             f'{len(missing)} dataset path(s) in the config do not exist '
             f'(relative paths are resolved from {os.getcwd()}):\n'
-            + '\n'.join(lines) + '\n' + _hint(missing))
+            + '\n'.join(lines) + '\n' + _hint(missing, cfg))
+    check_evaluator_ann_files(cfg, [s for s in splits if s != 'train'])
+
+
+def _evaluator_ann_files(cfg, splits) -> List[Tuple[str, str]]:
+    """``(field, ann_file)`` of every metric of the splits' evaluators that
+    reads its own annotation file (``CocoMetric``'s ``ann_file``)."""
+    found = []
+
+    def walk(node, field):
+        if isinstance(node, (list, tuple)):
+            for i, sub in enumerate(node):
+                walk(sub, f'{field}.{i}')
+        elif isinstance(node, dict):
+            if 'metrics' in node:
+                walk(node['metrics'], f'{field}.metrics')
+            elif isinstance(node.get('ann_file'), str) and node['ann_file']:
+                found.append((f'{field}.ann_file', node['ann_file']))
+
+    for split in splits:
+        walk(cfg.get(f'{split}_evaluator'), f'{split}_evaluator')
+    return found
+
+
+def _dataset_ann_files(cfg, field: str) -> List[Tuple[str, str]]:
+    """``(field, resolved ann_file)`` of every leaf dataset of a loader."""
+    found = []
+
+    def walk(node, field):
+        if not isinstance(node, dict):
+            return
+        if 'datasets' in node:
+            for i, sub in enumerate(node['datasets']):
+                walk(sub, f'{field}.datasets.{i}')
+        elif 'dataset' in node:
+            walk(node['dataset'], f'{field}.dataset')
+        elif isinstance(node.get('ann_file'), str) and node['ann_file']:
+            root, ann = node.get('data_root') or '', node['ann_file']
+            path = ann if (not root or osp.isabs(ann) or '://' in ann) \
+                else osp.join(root, ann)
+            found.append((f'{field}.ann_file', path))
+
+    loader = cfg.get(field.split('.')[0])
+    if loader is not None:
+        walk(loader.get('dataset'), f'{field}')
+    return found
+
+
+def check_evaluator_ann_files(cfg, splits: Sequence[str] = ('val', 'test')
+                              ) -> None:
+    """Raise ``ValueError`` when a metric of a split reads another annotation
+    file than the split's dataloader.
+
+    mmdet's ``CocoMetric`` loads its own ``ann_file``: overriding a dataset's
+    ``data_root`` (or ``ann_file``) alone leaves the metric scoring against
+    the old ground truth, silently. A split whose dataloader has several
+    annotation files (a ``ConcatDataset``) is not checked.
+    """
+    problems = []
+    for split in splits:
+        datasets = _dataset_ann_files(cfg, f'{split}_dataloader.dataset')
+        if len(datasets) != 1:
+            continue
+        data_field, data_file = datasets[0]
+        for field, metric_file in _evaluator_ann_files(cfg, (split, )):
+            if '://' in metric_file or '://' in data_file:
+                continue
+            if osp.abspath(metric_file) != osp.abspath(data_file):
+                problems.append(
+                    f'  {field}: {metric_file}\n  {data_field} (with its '
+                    f'data_root): {data_file}')
+    if problems:
+        raise ValueError(
+            'a metric would score against another annotation file than the '
+            'one its dataloader reads:\n' + '\n'.join(problems) +
+            '\nHint: when you move the data with --cfg-options, set both '
+            'fields, e.g. --cfg-options val_dataloader.dataset.data_root=DIR/ '
+            'val_evaluator.0.ann_file=DIR/annotations/FILE.json (the same '
+            'for test_)')

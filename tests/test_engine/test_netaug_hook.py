@@ -138,3 +138,24 @@ def test_checkpoint_with_ema_holds_statistics_of_the_saved_weights(
 
     assert torch.allclose(reestimated(ema_weights), ema_weights[key])
     assert not torch.allclose(reestimated(raw_weights), ema_weights[key])
+
+
+def test_two_netaug_hooks_are_refused(cards_coco, tmp_path):
+    cfg = cards_runner_config('netaug_ssdlite_mbv2_cards.py', cards_coco,
+                              tmp_path, epochs=1)
+    cfg.custom_hooks.append(dict(type='NetAugHook'))
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError, match='2 NetAugHooks'):
+        runner.call_hook('before_run')
+
+
+def test_choices_that_widen_nothing_are_refused():
+    from conftest import build_model
+    with pytest.raises(ValueError) as error:
+        build_model(**{
+            'model.detector.backbone.width_choices': [1.0],
+            'model.detector.backbone.expand_choices': [1.0]})
+    assert 'width_choices=[1.0]' in str(error.value)
+    assert 'expand_choices=[1.0]' in str(error.value)
+    # one widened kind is enough
+    build_model(**{'model.detector.backbone.width_choices': [1.0]})

@@ -133,3 +133,38 @@ def test_train_tool_fails_fast_on_missing_data(tmp_path):
     assert missing_root + 'annotations/instances_train2017.json' in out, out
     assert 'README' in out
     assert 'Traceback' not in out
+
+
+def test_metric_reading_another_annotation_file(tmp_path):
+    """Moving a split's data with data_root alone leaves CocoMetric scoring
+    against the old file: refused, naming both fields."""
+    old = str(tmp_path / 'old') + '/'
+    new = str(tmp_path / 'new') + '/'
+    make_coco_layout(old)
+    make_coco_layout(new)
+    cfg = coco_cfg(old)
+    check_dataset_paths(cfg)  # metric and dataloader agree
+    cfg.merge_from_dict({'val_dataloader.dataset.data_root': new})
+    with pytest.raises(ValueError) as exc:
+        check_dataset_paths(cfg)
+    msg = str(exc.value)
+    assert 'val_evaluator.ann_file: ' + osp.join(
+        old, 'annotations/instances_val2017.json') in msg
+    assert 'val_dataloader.dataset.ann_file' in msg
+    assert osp.join(new, 'annotations/instances_val2017.json') in msg
+    # with both fields set it passes
+    cfg.merge_from_dict({'val_evaluator.ann_file': osp.join(
+        new, 'annotations/instances_val2017.json')})
+    check_dataset_paths(cfg)
+
+
+def test_cards_hint_says_to_convert(repo, tmp_path):
+    cfg = Config.fromfile(str(repo / 'configs' / 'ssdlite_mbv2_w035_cards.py'))
+    missing = str(tmp_path / 'cards') + '/'
+    cfg.merge_from_dict({'train_dataloader.dataset.dataset.data_root':
+                         missing})
+    with pytest.raises(FileNotFoundError) as exc:
+        check_dataset_paths(cfg, splits=('train', ))
+    msg = str(exc.value)
+    assert 'voc_to_coco.py ../shared/data/cards' in msg
+    assert 'cocodataset.org' not in msg

@@ -115,6 +115,13 @@ class NetAugHook(Hook):
 
     # -- events -----------------------------------------------------------
     def before_run(self, runner: Runner) -> None:
+        hooks = [h for h in runner.hooks if isinstance(h, NetAugHook)]
+        if len(hooks) > 1:
+            raise ValueError(
+                f'custom_hooks holds {len(hooks)} NetAugHooks; each would '
+                'sample and schedule the augmented pass, so keep exactly one '
+                "(a config that inherits a NetAug config already has it: "
+                "do not add dict(type='NetAugHook') again)")
         model = self.netaug_model(runner)
         model.driven_by_hook = True
         # A single-process Runner reverts every SyncBatchNorm to a plain

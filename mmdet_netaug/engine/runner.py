@@ -1,0 +1,152 @@
+"""mmengine's Runner, with checkpoints that must fit the model they load into.
+
+mmengine loads ``load_from``, ``--resume`` and ``tools/test.py`` checkpoints
+with ``strict=False``: a checkpoint of another model (a plain SSDLite given
+to a NetAug config, a NetAug checkpoint given to the plain config, another
+``num_classes``) loads nothing or half and the run goes on, ending with mAP
+0.000 and exit code 0. :class:`CheckedRunner` checks the checkpoint's keys
+and shapes against the model first and stops with
+:class:`CheckpointMismatchError`, naming the file and what does not match.
+A plain detector's checkpoint given to a NetAug model (``load_from``, or
+``tools/test.py``) is accepted: it initialises the tiny model (see
+:meth:`NetAugDetector.load_plain_state_dict`). Resuming needs a checkpoint of
+the same model.
+"""
+import re
+from typing import Callable, Dict, List, Union
+
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import (_load_checkpoint,
+                                        _load_checkpoint_to_model,
+                                        find_latest_checkpoint)
+
+from ..models.netaug_detector import NetAugDetector, is_netaug_state_dict
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint does not fit the model it is loaded into."""
+
+
+def _examples(keys: List[str], limit: int = 3) -> str:
+    shown = ', '.join(keys[:limit])
+    return shown + (f', ... ({len(keys)} in all)' if len(keys) > limit
+                    else '')
+
+
+def check_checkpoint_fits(model, state_dict: Dict, filename: str,
+                          resume: bool = False) -> str:
+    """Check that ``state_dict`` (a checkpoint's, ``module.`` stripped) fits
+    ``model``; return its kind, ``'same'`` or ``'plain'`` (a plain
+    detector's checkpoint for a NetAug model's tiny slices).
+
+    Raises:
+        CheckpointMismatchError: A NetAug checkpoint for a plain model, a
+            plain one to resume a NetAug run, or keys missing, unexpected
+            or of other shapes; the message names ``filename``.
+    """
+    netaug_model = isinstance(model, NetAugDetector)
+    netaug_ckpt = is_netaug_state_dict(state_dict)
+    if netaug_ckpt and not netaug_model:
+        raise CheckpointMismatchError(
+            f'{filename} is a NetAug checkpoint (keys detector.*) and this '
+            'config builds a plain detector. Export the tiny model first: '
+            'python tools/export.py NETAUG_CONFIG CHECKPOINT OUT_DIR, then '
+            'load OUT_DIR/<config>_tiny.pth (or use the NetAug config)')
+    kind = 'same'
+    expected = model.state_dict()
+    if netaug_model and not netaug_ckpt:
+        if resume:
+            raise CheckpointMismatchError(
+                f'{filename} is a plain detector\'s checkpoint: it cannot '
+                'resume a NetAug run (no supernet weights, another optimiser '
+                'state). To start NetAug from it, load it instead: '
+                f'--cfg-options load_from={filename} (without --resume)')
+        kind = 'plain'
+        expected = model.export_plain().state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    shapes = [
+        f'{k} {list(state_dict[k].shape)} (model: {list(expected[k].shape)})'
+        for k in expected if k in state_dict
+        and hasattr(state_dict[k], 'shape')
+        and tuple(state_dict[k].shape) != tuple(expected[k].shape)
+    ]
+    if missing or unexpected or shapes:
+        what = 'the tiny model of this NetAug config' if kind == 'plain' \
+            else 'the model of this config'
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} of the model\'s {len(expected)} '
+                         f'keys are missing ({_examples(missing)})')
+        if unexpected:
+            parts.append(f'{len(unexpected)} keys are not in the model '
+                         f'({_examples(unexpected)})')
+        if shapes:
+            parts.append(f'{len(shapes)} tensors have other shapes '
+                         f'({_examples(shapes)}); e.g. another num_classes '
+                         'or width')
+        raise CheckpointMismatchError(
+            f'{filename} does not fit {what}: ' + '; '.join(parts) +
+            '. Use a checkpoint trained with this config (or its plain '
+            'baseline)')
+    return kind
+
+
+class CheckedRunner(Runner):
+    """mmengine's :class:`~mmengine.runner.Runner` whose checkpoint loading
+    (``load_from``, ``resume``, ``tools/test.py``) refuses checkpoints that
+    do not fit the model (:func:`check_checkpoint_fits`), and whose
+    auto-resume in a work dir without checkpoints says so and starts from
+    the beginning."""
+
+    _resuming = False
+
+    def load_or_resume(self) -> None:
+        if (not self._has_loaded and self._resume
+                and self._load_from is None
+                and find_latest_checkpoint(self.work_dir) is None):
+            self.logger.info(
+                f'--resume: no checkpoint in {self.work_dir} yet, training '
+                'from the start')
+            self._resume = False
+        return super().load_or_resume()
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        self._resuming = True
+        try:
+            return super().resume(filename, *args, **kwargs)
+        finally:
+            self._resuming = False
+
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location: Union[str, Callable] = 'cpu',
+                        strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]):
+        """mmengine's ``load_checkpoint`` after :func:`check_checkpoint_fits`
+        (the same steps: read, ``after_load_checkpoint`` hooks, load)."""
+        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        state_dict = checkpoint.get('state_dict', checkpoint) \
+            if isinstance(checkpoint, dict) else checkpoint
+        if not isinstance(state_dict, dict):
+            raise CheckpointMismatchError(
+                f'{filename} holds no state dict (a {type(state_dict)})')
+        revised = dict(state_dict)
+        for pattern, replacement in revise_keys:
+            revised = {re.sub(pattern, replacement, k): v
+                       for k, v in revised.items()}
+        kind = check_checkpoint_fits(model, revised, filename,
+                                     resume=self._resuming)
+        if kind == 'plain':
+            self.logger.info(f'{filename} is a plain detector\'s checkpoint: '
+                             'it initialises the tiny model of the NetAug '
+                             'supernet (the leading slices)')
+        checkpoint = _load_checkpoint_to_model(
+            model, checkpoint, strict, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint

@@ -1,0 +1,98 @@
+"""Checkpoints of the other kind: a plain checkpoint initialises a NetAug
+model's tiny slices, a NetAug checkpoint given to a plain config says to
+export it, and a checkpoint that does not fit stops, naming the file."""
+import logging
+
+import pytest
+import torch
+from mmengine.logging import MMLogger
+
+from conftest import build_model, load_config
+from mmdet_netaug.engine import CheckedRunner, CheckpointMismatchError
+
+NETAUG = 'netaug_ssdlite_mbv2_cards.py'
+PLAIN = 'ssdlite_mbv2_w035_cards.py'
+
+
+def runner_for(config, tmp_path, load_from=None, resume=False, **overrides):
+    cfg = load_config(config, **overrides)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.load_from = None if load_from is None else str(load_from)
+    cfg.resume = resume
+    return CheckedRunner.from_cfg(cfg)
+
+
+@pytest.fixture(scope='module')
+def checkpoints(tmp_path_factory):
+    """A plain and a NetAug checkpoint (state dicts as mmengine saves)."""
+    folder = tmp_path_factory.mktemp('ckpts')
+    torch.manual_seed(1)
+    plain = build_model(PLAIN)
+    netaug = build_model(NETAUG)
+    paths = {}
+    for name, model in (('plain', plain), ('netaug', netaug)):
+        paths[name] = folder / f'{name}.pth'
+        torch.save(dict(state_dict=model.state_dict(), meta={}),
+                   paths[name])
+    return paths, plain.state_dict()
+
+
+def test_plain_checkpoint_initialises_the_tiny_model(checkpoints, tmp_path):
+    paths, plain_state = checkpoints
+    runner = runner_for(NETAUG, tmp_path, load_from=paths['plain'])
+    runner.load_or_resume()
+    tiny = runner.model.export_plain().state_dict()
+    assert all(torch.equal(tiny[k], v) for k, v in plain_state.items())
+
+
+def test_netaug_checkpoint_in_a_plain_config(checkpoints, tmp_path):
+    paths, _ = checkpoints
+    runner = runner_for(PLAIN, tmp_path, load_from=paths['netaug'])
+    with pytest.raises(CheckpointMismatchError) as error:
+        runner.load_or_resume()
+    assert str(paths['netaug']) in str(error.value)
+    assert 'tools/export.py' in str(error.value)
+
+
+def test_plain_checkpoint_cannot_resume_netaug(checkpoints, tmp_path):
+    paths, _ = checkpoints
+    runner = runner_for(NETAUG, tmp_path, load_from=paths['plain'],
+                        resume=True)
+    with pytest.raises(CheckpointMismatchError, match='cannot resume'):
+        runner.load_or_resume()
+
+
+@pytest.mark.parametrize('config', [PLAIN, NETAUG])
+def test_other_num_classes_refused(checkpoints, tmp_path, config):
+    paths, _ = checkpoints
+    overrides = {'model.bbox_head.num_classes': 3} if config == PLAIN else \
+        {'model.detector.bbox_head.num_classes': 3}
+    runner = runner_for(config, tmp_path, load_from=paths['plain'],
+                        **overrides)
+    with pytest.raises(CheckpointMismatchError) as error:
+        runner.load_or_resume()
+    message = str(error.value)
+    assert str(paths['plain']) in message
+    assert 'other shapes' in message and 'cls_convs' in message
+
+
+def test_unrelated_checkpoint_refused(tmp_path):
+    path = tmp_path / 'other.pth'
+    torch.save(dict(state_dict={'fc.weight': torch.zeros(2, 2)}), path)
+    runner = runner_for(PLAIN, tmp_path, load_from=path)
+    with pytest.raises(CheckpointMismatchError, match='keys are missing'):
+        runner.load_or_resume()
+
+
+def test_auto_resume_in_an_empty_work_dir(tmp_path, caplog):
+    runner = runner_for(PLAIN, tmp_path, resume=True)
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    MMLogger.get_current_instance().addHandler(handler)
+    try:
+        runner.load_or_resume()
+    finally:
+        MMLogger.get_current_instance().removeHandler(handler)
+    assert any('no checkpoint in' in m for m in messages)
+    assert not any('None' in m for m in messages if 'resumed' in m)
