@@ -1,11 +1,16 @@
 """Export a trained NetAug model's tiny detector as a plain mmdet model.
 
     python tools/export.py CONFIG CHECKPOINT OUT_DIR [--input-size 320 320]
+        [--tolerance 1e-5] [--force]
 
 Writes OUT_DIR/<config>_tiny.py and OUT_DIR/<config>_tiny.pth, which stock
 mmdet loads strictly without this package, checks that the exported model
 computes what the supernet's tiny mode computes, and prints the parameters
-and FLOPs of the tiny model and of the largest augmented model.
+and FLOPs of the tiny model and of the largest augmented model. The files
+are written and checked in a temporary folder and moved under their names
+only when the checks pass: an output difference above ``--tolerance``, a
+full disk, or an existing different export (without ``--force``) exits with
+an error and leaves OUT_DIR as it was.
 
 The BatchNorm statistics in NetAug checkpoints were re-estimated for the
 tiny model when they were saved (NetAugHook); ``--bn-calibration N``
@@ -18,7 +23,7 @@ from mmengine.runner import Runner
 
 import mmdet_netaug  # noqa: F401  (registers NetAug and applies fixes)
 from mmdet.utils import register_all_modules
-from mmdet_netaug.apis import build_netaug_model, export_tiny
+from mmdet_netaug.apis import ExportError, build_netaug_model, export_tiny
 from mmdet_netaug.models import recalibrate_batchnorm
 
 
@@ -35,6 +40,12 @@ def parse_args():
                         metavar='N', help='re-estimate BatchNorm statistics '
                         'on N training batches first (default: 0, keep the '
                         'checkpoint\'s)')
+    parser.add_argument('--tolerance', type=float, default=1e-5,
+                        help='largest allowed |exported - supernet tiny '
+                        'mode| output difference')
+    parser.add_argument('--force', action='store_true',
+                        help='replace an existing, different export of the '
+                        'same name')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (key=value)')
     return parser.parse_args()
@@ -51,8 +62,12 @@ def main():
         loader = Runner.build_dataloader(cfg.train_dataloader)
         recalibrate_batchnorm(model, loader, args.bn_calibration)
         model.eval()
-    result = export_tiny(cfg, model, args.out_dir,
-                         input_size=tuple(args.input_size))
+    try:
+        result = export_tiny(cfg, model, args.out_dir,
+                             input_size=tuple(args.input_size),
+                             tolerance=args.tolerance, force=args.force)
+    except ExportError as e:
+        raise SystemExit(f'Error: {e}')
     tiny, largest = result['tiny'], result['largest']
     print(f'Exported the tiny model:\n  config:     {result["config"]}\n'
           f'  checkpoint: {result["checkpoint"]}')

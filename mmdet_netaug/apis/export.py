@@ -1,5 +1,6 @@
 """Export of the tiny model as a plain mmdet detector, and its cost."""
 import copy
+import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -107,18 +108,27 @@ def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None
     return model
 
 
+class ExportError(RuntimeError):
+    """An export failed its checks or could not be written; nothing under
+    the final names was changed."""
+
+
 def export_tiny(cfg: Config,
                 model: NetAugDetector,
                 out_dir: str,
                 name: Optional[str] = None,
                 input_size: Tuple[int, int] = (320, 320),
-                widths: Optional[Sequence[int]] = None) -> Dict:
+                widths: Optional[Sequence[int]] = None,
+                tolerance: float = 1e-5,
+                force: bool = False) -> Dict:
     """Write the tiny model as a plain mmdet config and checkpoint.
 
     The checkpoint loads with ``strict=True`` into the plain config in stock
     mmdet (no import of this package needed), and the plain model computes
-    exactly what the supernet computes in tiny mode; both facts are checked
-    here before returning.
+    what the supernet computes in tiny mode. Both are checked on the written
+    files in a temporary folder beside ``out_dir``; only then are the files
+    moved under their final names (each with an atomic rename). A failed
+    check, a full disk or any other error leaves ``out_dir`` as it was.
 
     Args:
         cfg (Config): The NetAug training config.
@@ -128,48 +138,104 @@ def export_tiny(cfg: Config,
         input_size (tuple[int, int]): Image size for the checks and FLOPs.
         widths (list[int], optional): Export another sub-network instead of
             the tiny model (group widths, see ``model.supernet.choices``).
+        tolerance (float): Largest allowed absolute difference between the
+            exported model's raw outputs and the supernet's. Default: 1e-5.
+        force (bool): Replace an existing, different export of the same
+            name. Default: False (refuse).
 
     Returns:
         dict: ``config`` and ``checkpoint`` paths, ``max_abs_diff`` between
         the exported and the supernet outputs, and ``tiny`` / ``largest``
         complexity dicts (params, flops).
+
+    Raises:
+        ExportError: The outputs differ by more than ``tolerance``, the
+            reload is not strict, a different export exists (without
+            ``force``), or the files could not be written (e.g. a full disk).
     """
+    import errno
+    import shutil
+    import tempfile
+
     import mmengine
     mmengine.mkdir_or_exist(out_dir)
     stem = name or (osp.splitext(osp.basename(cfg.filename or 'model'))[0] +
                     '_tiny')
-    config_path = osp.join(out_dir, stem + '.py')
-    ckpt_path = osp.join(out_dir, stem + '.pth')
+    final = {ext: osp.join(out_dir, stem + ext) for ext in ('.py', '.pth')}
 
     model.eval()
     static = model.export_plain(widths).eval()
     plain = plain_config(cfg, model)
-    plain.dump(config_path)
     meta = dict(
         netaug_export=dict(
             source_config=cfg.filename,
             group_widths=list(model.supernet.widths if widths is None else
                               widths)))
-    torch.save(dict(meta=meta, state_dict=static.state_dict()), ckpt_path)
+    staging = tempfile.mkdtemp(prefix=f'.{stem}.', suffix='.export',
+                               dir=out_dir)
+    try:
+        staged = {ext: osp.join(staging, stem + ext) for ext in final}
+        try:
+            plain.dump(staged['.py'])
+            torch.save(dict(meta=meta, state_dict=static.state_dict()),
+                       staged['.pth'])
+        except OSError as error:
+            if error.errno == errno.ENOSPC:
+                raise ExportError(
+                    f'No space left on the device of {out_dir} while '
+                    'writing the export; nothing was written under '
+                    f'{final[".pth"]}. Free some space and export again'
+                ) from error
+            raise ExportError(f'Cannot write the export into {out_dir}: '
+                              f'{error}') from error
 
-    # Check the written files: strict load into a model built from the
-    # written config, and identical raw outputs.
-    reloaded = MODELS.build(Config.fromfile(config_path).model).eval()
-    state = torch.load(ckpt_path, map_location='cpu', weights_only=True)
-    reloaded.load_state_dict(state['state_dict'], strict=True)
-    image = torch.rand(2, 3, *input_size) * 255
-    with torch.no_grad():
-        ours = model._forward(image)
-        theirs = reloaded._forward(image)
-    diff = max((a - b).abs().max().item()
-               for a, b in zip(flatten_outputs(ours), flatten_outputs(theirs)))
+        # Check the written files: strict load into a model built from the
+        # written config, and equal raw outputs.
+        reloaded = MODELS.build(Config.fromfile(staged['.py']).model).eval()
+        state = torch.load(staged['.pth'], map_location='cpu',
+                           weights_only=True)
+        try:
+            reloaded.load_state_dict(state['state_dict'], strict=True)
+        except RuntimeError as error:
+            raise ExportError('The exported checkpoint does not load '
+                              f'strictly into the exported config: {error}'
+                              ) from error
+        image = torch.rand(2, 3, *input_size) * 255
+        with torch.no_grad():
+            ours = model._forward(image)
+            theirs = reloaded._forward(image)
+        diff = max((a - b).abs().max().item() for a, b in zip(
+            flatten_outputs(ours), flatten_outputs(theirs)))
+        if not diff <= tolerance:
+            raise ExportError(
+                f'The exported model\'s outputs differ from the supernet\'s '
+                f'tiny mode by up to {diff:.3g} (tolerance {tolerance:g}); '
+                f'nothing was written under {out_dir}')
+        existing = [
+            path for ext, path in final.items() if osp.exists(path) and
+            not _same_bytes(path, staged[ext])
+        ]
+        if existing and not force:
+            raise ExportError(
+                f'{", ".join(existing)} already exist(s) and differ(s) from '
+                'this export; choose another OUT_DIR or pass --force to '
+                'replace them')
+        for ext, path in final.items():
+            os.replace(staged[ext], path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     largest = model.export_plain(model.supernet.largest_widths())
     return dict(
-        config=config_path,
-        checkpoint=ckpt_path,
+        config=final['.py'],
+        checkpoint=final['.pth'],
         max_abs_diff=diff,
         tiny=model_complexity(static, input_size),
         largest=model_complexity(largest, input_size))
+
+
+def _same_bytes(a: str, b: str) -> bool:
+    with open(a, 'rb') as fa, open(b, 'rb') as fb:
+        return fa.read() == fb.read()
 
 
 def flatten_outputs(outputs) -> List[torch.Tensor]:

@@ -142,6 +142,7 @@ class CheckedCocoDataset(CocoDataset):
         #: ``(image file, annotation id, box, reason, action)`` of every
         #: box that was clipped, dropped or fixed.
         self.box_problems: List[Tuple[str, object, list, str, str]] = []
+        self._sizes_checked = set()
         super().__init__(*args, **kwargs)
 
     # -- annotations --------------------------------------------------------
@@ -155,6 +156,7 @@ class CheckedCocoDataset(CocoDataset):
             data_list = super().load_data_list()
         finally:
             del self.COCOAPI
+        self._check_images_exist(data_list)
         self._report_box_problems()
         return data_list
 
@@ -246,9 +248,52 @@ class CheckedCocoDataset(CocoDataset):
         warnings.warn(message, InvalidBoxWarning, stacklevel=2)
 
     # -- images -------------------------------------------------------------
+    def _check_images_exist(self, data_list: List[dict]) -> None:
+        """One pass over the image paths at the start: a missing image is
+        reported now, not at the iteration that first reads it."""
+        backend = (self.backend_args or {})
+        if backend.get('backend', 'local') != 'local' or \
+                backend.get('path_mapping'):
+            return
+        missing = [
+            info['img_path'] for info in data_list
+            if '://' not in str(info.get('img_path', '')) and
+            not osp.isfile(info['img_path'])
+        ]
+        if missing:
+            shown = '\n'.join(f'  {path}' for path in missing[:10])
+            more = (f'\n  ... and {len(missing) - 10} more'
+                    if len(missing) > 10 else '')
+            raise FileNotFoundError(
+                f'{self.ann_file}: {len(missing)} of its {len(data_list)} '
+                f'images do not exist (data_prefix {self.data_prefix}):\n'
+                f'{shown}{more}\nCheck data_root and data_prefix.img, or '
+                'remove the images from the annotation file')
+
+    def _check_image_size(self, idx: int, data) -> None:
+        """The decoded image's size must be the annotation file's (checked
+        once per image): boxes were clipped to the file's frame."""
+        if idx in self._sizes_checked or not isinstance(data, dict):
+            return
+        sample = data.get('data_samples')
+        decoded = getattr(sample, 'metainfo', {}).get('ori_shape')
+        info = self.get_data_info(idx)
+        expected = (info.get('height'), info.get('width'))
+        if decoded is not None and None not in expected and \
+                tuple(decoded[:2]) != tuple(expected):
+            swapped = ' (width and height swapped)' if tuple(
+                decoded[:2]) == expected[::-1] else ''
+            raise ValueError(
+                f'{self.ann_file}: image {info.get("img_path")} is '
+                f'{decoded[1]}x{decoded[0]} (width x height) but the '
+                f'annotation file says {expected[1]}x{expected[0]}'
+                f'{swapped}; its boxes were checked against the wrong frame. '
+                'Fix "width"/"height" of the image in the annotation file')
+        self._sizes_checked.add(idx)
+
     def prepare_data(self, idx: int):
         try:
-            return super().prepare_data(idx)
+            data = super().prepare_data(idx)
         except Exception as error:
             image = self.get_data_info(idx).get('img_path')
             if image is None or isinstance(error, CorruptImageError):
@@ -263,6 +308,8 @@ class CheckedCocoDataset(CocoDataset):
                 error.add_note(f'(while loading image {image}, sample {idx} '
                                f'of {self.ann_file})')
             raise
+        self._check_image_size(idx, data)
+        return data
 
 
 class _NameCheckedCOCO(COCO):

@@ -6,7 +6,7 @@ from .hooks import NetAugHook
 from .model_wrapper import NetAugDistributedDataParallel
 from .optimizers import CPUAmpOptimWrapper, cpu_supports_bf16
 from .runner import (CheckedRunner, CheckpointMismatchError,
-                     check_checkpoint_fits)
+                     KeepPreviousCheckpointHook, check_checkpoint_fits)
 
 __all__ = [
     'NetAugHook', 'NetAugDistributedDataParallel', 'CPUAmpOptimWrapper',
@@ -14,5 +14,6 @@ __all__ = [
     'AtomicLocalBackend', 'atomic_write_bytes',
     'install_atomic_local_backend', 'has_accelerator',
     'setup_cpu_distributed', 'uses_sync_bn', 'CheckedRunner',
-    'CheckpointMismatchError', 'check_checkpoint_fits'
+    'CheckpointMismatchError', 'check_checkpoint_fits',
+    'KeepPreviousCheckpointHook'
 ]

@@ -12,14 +12,21 @@ A plain detector's checkpoint given to a NetAug model (``load_from``, or
 :meth:`NetAugDetector.load_plain_state_dict`). Resuming needs a checkpoint of
 the same model.
 """
+import glob
+import os
+import os.path as osp
 import re
 from typing import Callable, Dict, List, Union
 
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model,
                                         find_latest_checkpoint)
+
+from mmdet.registry import HOOKS
 
 from ..models.netaug_detector import NetAugDetector, is_netaug_state_dict
 
@@ -93,14 +100,60 @@ def check_checkpoint_fits(model, state_dict: Dict, filename: str,
     return kind
 
 
+@HOOKS.register_module()
+class KeepPreviousCheckpointHook(CheckpointHook):
+    """mmengine's ``CheckpointHook`` that removes the oldest checkpoint
+    (``max_keep_ckpts``) only after the new one is completely written.
+
+    mmengine 0.10.7 removes it *before* saving, so with ``max_keep_ckpts=1``
+    a save that is killed (or fails on a full disk) leaves no checkpoint at
+    all. Leftover temporary files of a killed atomic save
+    (:func:`~mmdet_netaug.engine.atomic_write_bytes`: ``.NAME.*.tmp``) are
+    removed at the next save. :class:`CheckedRunner` uses this hook in place
+    of ``CheckpointHook``; configs can name it as
+    ``default_hooks.checkpoint.type``.
+    """
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        doomed = None
+        keep = self.keep_ckpt_ids
+        if (self.max_keep_ckpts > 0 and len(keep) == self.max_keep_ckpts
+                and keep[-1] != step):
+            # taken off the list now (so mmengine deletes nothing), deleted
+            # once the new checkpoint is complete
+            doomed = self.file_backend.join_path(
+                self.out_dir, self.filename_tmpl.format(keep.popleft()))
+        if is_main_process() and osp.isdir(str(self.out_dir)):
+            for leftover in glob.glob(osp.join(str(self.out_dir),
+                                               '.*.pth.*.tmp')):
+                try:
+                    os.unlink(leftover)
+                except OSError:
+                    pass
+        super()._save_checkpoint_with_step(runner, step, meta)
+        if doomed is not None and is_main_process() and \
+                doomed != self.last_ckpt:
+            if self.file_backend.isfile(doomed):
+                self.file_backend.remove(doomed)
+            elif self.file_backend.isdir(doomed):
+                self.file_backend.rmtree(doomed)
+
+
 class CheckedRunner(Runner):
     """mmengine's :class:`~mmengine.runner.Runner` whose checkpoint loading
     (``load_from``, ``resume``, ``tools/test.py``) refuses checkpoints that
     do not fit the model (:func:`check_checkpoint_fits`), and whose
     auto-resume in a work dir without checkpoints says so and starts from
-    the beginning."""
+    the beginning. mmengine's ``CheckpointHook`` is registered as
+    :class:`KeepPreviousCheckpointHook`."""
 
     _resuming = False
+
+    def register_hook(self, hook, priority=None) -> None:
+        if isinstance(hook, dict) and hook.get('type') in (
+                'CheckpointHook', CheckpointHook):
+            hook = dict(hook, type=KeepPreviousCheckpointHook)
+        return super().register_hook(hook, priority)
 
     def load_or_resume(self) -> None:
         if (not self._has_loaded and self._resume

@@ -83,3 +83,51 @@ def test_exported_config_names_no_netaug_type(tmp_path):
     assert 'NetAug' not in text and 'mmdet_netaug' not in text
     assert json.dumps(model.plain_detector_config()['backbone']) == \
         json.dumps(dict(cfg.model.detector.backbone.backbone))
+
+
+def _export_files(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_export_is_checked_before_it_is_written(tmp_path, monkeypatch):
+    import errno
+
+    import pytest
+
+    from mmdet_netaug.apis import ExportError
+    cfg = load_config('netaug_ssdlite_mbv2_cards.py')
+    torch.manual_seed(0)
+    model = build_netaug_model(cfg)
+    out = tmp_path / 'export'
+    # a failed output check writes nothing under the final names
+    with pytest.raises(ExportError, match='tolerance'):
+        export_tiny(cfg, model, str(out), input_size=(192, 192),
+                    tolerance=-1.0)
+    assert _export_files(out) == []
+    first = export_tiny(cfg, model, str(out), input_size=(192, 192))
+    written = open(first['checkpoint'], 'rb').read()
+    assert _export_files(out) == ['netaug_ssdlite_mbv2_cards_tiny.pth',
+                                  'netaug_ssdlite_mbv2_cards_tiny.py']
+    # the same export again is fine; a different one needs force
+    export_tiny(cfg, model, str(out), input_size=(192, 192))
+    other = build_netaug_model(cfg)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(1.0)
+    with pytest.raises(ExportError, match='--force'):
+        export_tiny(cfg, other, str(out), input_size=(192, 192))
+    assert open(first['checkpoint'], 'rb').read() == written
+    # a full disk: a message that says so, the old files intact
+    real_save = torch.save
+
+    def full_disk(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(torch, 'save', full_disk)
+    with pytest.raises(ExportError, match='No space left'):
+        export_tiny(cfg, other, str(out), input_size=(192, 192), force=True)
+    monkeypatch.undo()
+    assert open(first['checkpoint'], 'rb').read() == written
+    assert len(_export_files(out)) == 2  # no temporary folder left
+    export_tiny(cfg, other, str(out), input_size=(192, 192), force=True)
+    assert open(first['checkpoint'], 'rb').read() != written

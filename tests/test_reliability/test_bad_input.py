@@ -145,7 +145,7 @@ def test_checked_dataset_equals_coco_dataset_on_converted_cards(cards_coco):
 @pytest.fixture
 def bad_images(cards_coco, tmp_path):
     """Four real cards entries: a good image, an empty file, a truncated
-    JPEG and a missing file."""
+    JPEG and a good one; ``missing_ann`` lists a fifth, missing, file."""
     images = [
         dict(im, id=i) for i, im in enumerate(_first_images(cards_coco, 4), 1)
     ]
@@ -154,6 +154,7 @@ def bad_images(cards_coco, tmp_path):
     (tmp_path / images[1]['file_name']).write_bytes(b'')
     (tmp_path / images[2]['file_name']).write_bytes(
         source[2].read_bytes()[:1500])
+    shutil.copy(source[3], tmp_path)
     annotations = [
         dict(id=i,
              image_id=i,
@@ -163,9 +164,14 @@ def bad_images(cards_coco, tmp_path):
              iscrowd=0) for i in range(1, 5)
     ]
     ann = _write(tmp_path / 'images.json', images, annotations)
+    missing = dict(images[0], id=5, file_name='no_such_image.jpg')
+    missing_ann = _write(tmp_path / 'missing.json', images + [missing],
+                         annotations)
     return dict(root=tmp_path,
                 ann=ann,
-                paths=[str(tmp_path / im['file_name']) for im in images])
+                missing_ann=missing_ann,
+                paths=[str(tmp_path / im['file_name'])
+                       for im in images + [missing]])
 
 
 def test_mmcv_does_not_name_an_empty_image_file(bad_images):
@@ -189,11 +195,32 @@ def test_unreadable_image_error_names_the_file(bad_images, index, detail):
     assert detail in message and str(bad_images['ann']) in message
 
 
-def test_missing_image_error_names_the_file(bad_images):
-    dataset = _dataset(CheckedCocoDataset, bad_images['root'],
-                       bad_images['ann'], PIPELINE)
-    with pytest.raises(FileNotFoundError, match=bad_images['paths'][3]):
-        dataset[3]
+def test_missing_image_found_at_the_start(bad_images):
+    # mmdet finds it only when the image is first read
+    _dataset(CocoDataset, bad_images['root'], bad_images['missing_ann'],
+             PIPELINE)
+    with pytest.raises(FileNotFoundError) as error:
+        _dataset(CheckedCocoDataset, bad_images['root'],
+                 bad_images['missing_ann'], PIPELINE)
+    message = str(error.value)
+    assert bad_images['paths'][4] in message
+    assert str(bad_images['missing_ann']) in message and '1 of its 5' in message
+
+
+def test_swapped_image_size_names_the_file(bad_images):
+    images = json.loads(bad_images['ann'].read_text())
+    first = images['images'][0]
+    first['width'], first['height'] = first['height'], first['width']
+    ann = bad_images['root'] / 'swapped.json'
+    ann.write_text(json.dumps(images))
+    dataset = _dataset(CheckedCocoDataset, bad_images['root'], ann,
+                       PIPELINE)
+    with pytest.raises(ValueError) as error:
+        dataset[0]
+    message = str(error.value)
+    assert bad_images['paths'][0] in message and str(ann) in message
+    assert 'swapped' in message
+    assert dataset[3]['inputs'].shape[0] == 3  # correct sizes pass
 
 
 def test_unreadable_image_error_reaches_the_training_loop_from_a_worker(
