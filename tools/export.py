@@ -18,12 +18,13 @@ re-estimates them again on N training batches before export.
 """
 import argparse
 
-from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmdet_netaug  # noqa: F401  (registers NetAug and applies fixes)
 from mmdet.utils import register_all_modules
 from mmdet_netaug.apis import ExportError, build_netaug_model, export_tiny
+from mmdet_netaug.engine import CheckpointMismatchError
+from mmdet_netaug.utils import CfgOptionsAction, load_config
 from mmdet_netaug.models import recalibrate_batchnorm
 
 
@@ -46,7 +47,7 @@ def parse_args():
     parser.add_argument('--force', action='store_true',
                         help='replace an existing, different export of the '
                         'same name')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings (key=value)')
     return parser.parse_args()
 
@@ -54,10 +55,11 @@ def parse_args():
 def main():
     args = parse_args()
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    model = build_netaug_model(cfg, args.checkpoint)
+    cfg = load_config(args.config, args.cfg_options)
+    try:
+        model = build_netaug_model(cfg, args.checkpoint)
+    except (CheckpointMismatchError, TypeError) as e:
+        raise SystemExit(f'Error: {e}')
     if args.bn_calibration:
         loader = Runner.build_dataloader(cfg.train_dataloader)
         recalibrate_batchnorm(model, loader, args.bn_calibration)

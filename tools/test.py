@@ -15,8 +15,8 @@ import os
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
 from mmdet_netaug.engine import (CheckedRunner, CheckpointMismatchError,
                                  has_accelerator, setup_cpu_distributed)
-from mmdet_netaug.utils import check_dataset_paths, config_from_args
-from mmengine.config import DictAction
+from mmdet_netaug.utils import (CfgOptionsAction, check_dataset_paths,
+                                config_from_args)
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
@@ -43,7 +43,7 @@ def parse_args():
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings with key=value pairs (nested keys '
         'dotted, e.g. test_dataloader.dataset.data_root=data/coco/); lists '
         'as key="[a,b]" or key=a,b, nested as key="[(a,b),(c,d)]". Quotes are '

@@ -17,8 +17,8 @@ import os
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
 from mmdet_netaug.engine import (CheckedRunner, CheckpointMismatchError,
                                  has_accelerator, setup_cpu_distributed)
-from mmdet_netaug.utils import check_dataset_paths, config_from_args
-from mmengine.config import DictAction
+from mmdet_netaug.utils import (CfgOptionsAction, check_dataset_paths,
+                                config_from_args)
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 
@@ -41,7 +41,7 @@ def parse_args():
         help='resume from the given checkpoint, or, without a path, from the '
         'latest checkpoint in the work directory.')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings with key=value pairs (nested keys '
         'dotted, e.g. train_dataloader.dataset.data_root=data/coco/); lists '
         'as key="[a,b]" or key=a,b, nested as key="[(a,b),(c,d)]". Quotes are '

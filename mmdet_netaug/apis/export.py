@@ -8,7 +8,6 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
-from mmengine.runner import load_checkpoint
 
 from mmdet.registry import MODELS
 from ..models import NetAugDetector
@@ -103,7 +102,13 @@ def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None
                         'needs a NetAug config (model=dict(type='
                         "'NetAugDetector', ...))")
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        from ..engine.runner import check_checkpoint_fits, read_checkpoint
+        state = read_checkpoint(checkpoint)
+        state = state.get('state_dict', state)
+        state = {k[len('module.'):] if k.startswith('module.') else k: v
+                 for k, v in state.items()}
+        check_checkpoint_fits(model, state, checkpoint)
+        model.load_state_dict(state, strict=True)
     model.eval()
     return model
 

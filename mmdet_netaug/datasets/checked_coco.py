@@ -318,7 +318,16 @@ class _NameCheckedCOCO(COCO):
 
     def __init__(self, annotation_file: str, shown_name: str) -> None:
         self.shown_name = shown_name
-        super().__init__(annotation_file)
+        try:
+            super().__init__(annotation_file)
+        except (ValueError, AssertionError, TypeError, KeyError) as error:
+            # json's decode errors are ValueErrors; pycocotools asserts a
+            # dict and indexes 'images'/'annotations'/'categories'
+            detail = str(error) or type(error).__name__
+            raise ValueError(
+                f'{shown_name} is not a COCO annotation file (a JSON object '
+                'with "images", "annotations" and "categories"; empty or '
+                f'truncated?): {type(error).__name__}: {detail}') from error
 
     def get_cat_ids(self, cat_names=[], sup_names=[], cat_ids=[]):
         if cat_names and not sup_names and not cat_ids:

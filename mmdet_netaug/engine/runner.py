@@ -41,6 +41,25 @@ def _examples(keys: List[str], limit: int = 3) -> str:
                     else '')
 
 
+def read_checkpoint(filename: str, map_location='cpu'):
+    """mmengine's ``_load_checkpoint`` (safe loading) whose failures name the
+    file: a missing file, or one that is truncated, empty or not a torch
+    checkpoint, raises :class:`CheckpointMismatchError`."""
+    import pickle
+    try:
+        return _load_checkpoint(filename, map_location=map_location)
+    except pickle.UnpicklingError:
+        raise  # the safe loader's refusal, naming the file and the object
+    except FileNotFoundError as error:
+        raise CheckpointMismatchError(
+            f'checkpoint not found: {filename}') from error
+    except Exception as error:
+        raise CheckpointMismatchError(
+            f'{filename} cannot be read as a checkpoint (truncated, empty or '
+            f'not saved by torch?): {type(error).__name__}: {error}'
+        ) from error
+
+
 def check_checkpoint_fits(model, state_dict: Dict, filename: str,
                           resume: bool = False) -> str:
     """Check that ``state_dict`` (a checkpoint's, ``module.`` stripped) fits
@@ -179,7 +198,7 @@ class CheckedRunner(Runner):
                         revise_keys: list = [(r'^module.', '')]):
         """mmengine's ``load_checkpoint`` after :func:`check_checkpoint_fits`
         (the same steps: read, ``after_load_checkpoint`` hooks, load)."""
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        checkpoint = read_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) \
             else self.model

@@ -209,6 +209,14 @@ class NetAugDetector(BaseDetector):
             return ChannelGraph.trace(self.detector,
                                       lambda: self.detector._forward(image),
                                       [image])
+        except RuntimeError as error:
+            raise ValueError(
+                'NetAugDetector: tracing the detector on a dummy '
+                f'{input_size[0]}x{input_size[1]} image failed '
+                f'({type(error).__name__}: {error}). Set field '
+                '"trace_input_size" to the training input size, e.g. '
+                '(320, 320); it must be large enough for every stride of '
+                'the detector') from error
         finally:
             self.detector.train(was_training)
 

@@ -1,9 +1,49 @@
 """Shared start of the command-line tools."""
 import os.path as osp
 
-from mmengine.config import Config
+import argparse
+
+from mmengine.config import Config, DictAction
 
 from mmdet.utils import register_all_modules, setup_cache_size_limit_of_dynamo
+
+
+class CfgOptionsAction(DictAction):
+    """mmengine's ``DictAction`` (``--cfg-options KEY=VALUE ...``) whose
+    parse errors end in one usage line naming the option, not a traceback
+    from inside mmengine."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for value in values:
+            if '=' not in value:
+                parser.error(f'{option_string} {value!r}: expected '
+                             'KEY=VALUE (e.g. train_dataloader.batch_size=8)')
+        try:
+            super().__call__(parser, namespace, values, option_string)
+        except (ValueError, AssertionError) as error:
+            parser.error(f'{option_string} {" ".join(values)!r}: {error} '
+                         '(lists as key="[a,b]", tuples as key="(a,b)")')
+
+
+def load_config(path: str, cfg_options=None) -> Config:
+    """``Config.fromfile`` plus ``--cfg-options``, with errors that name the
+    file or the option (``SystemExit``)."""
+    import os.path as osp
+    if not osp.isfile(path):
+        raise SystemExit(f'Error: config file not found: {path}')
+    try:
+        cfg = Config.fromfile(path)
+    except Exception as error:  # syntax errors, missing bases, ...
+        raise SystemExit(f'Error: cannot load config {path}: '
+                         f'{type(error).__name__}: {error}')
+    if cfg_options:
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except Exception as error:
+            raise SystemExit(
+                f'Error: --cfg-options {cfg_options} do not fit {path}: '
+                f'{type(error).__name__}: {error}')
+    return cfg
 
 
 def config_from_args(args) -> Config:
@@ -16,10 +56,8 @@ def config_from_args(args) -> Config:
     """
     register_all_modules(init_default_scope=True)
     setup_cache_size_limit_of_dynamo()
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -1,0 +1,73 @@
+"""Bad input that used to end deep inside a library: each stops with one
+message naming the file or the option."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO, build_model, load_config
+from mmdet_netaug.datasets import CheckedCocoDataset
+from mmdet_netaug.engine import CheckedRunner, CheckpointMismatchError
+
+
+@pytest.mark.parametrize('content', ['', '{"images": [{"id": 1,',
+                                     '[{"id": 1}]'])
+def test_broken_annotation_json_named(tmp_path, content):
+    ann = tmp_path / 'ann.json'
+    ann.write_text(content)
+    with pytest.raises(ValueError) as error:
+        CheckedCocoDataset(ann_file=str(ann), data_prefix=dict(img=''),
+                           metainfo=dict(classes=('a', )), pipeline=[])
+    assert str(ann) in str(error.value)
+    assert 'not a COCO annotation file' in str(error.value)
+
+
+def _runner(config, tmp_path, load_from, resume=False):
+    cfg = load_config(config)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.load_from, cfg.resume = str(load_from), resume
+    return CheckedRunner.from_cfg(cfg)
+
+
+def test_truncated_checkpoint_named(tmp_path):
+    path = tmp_path / 'cut.pth'
+    model = build_model('ssdlite_mbv2_w035_cards.py')
+    torch.save(dict(state_dict=model.state_dict()), path)
+    path.write_bytes(path.read_bytes()[:5000])
+    runner = _runner('ssdlite_mbv2_w035_cards.py', tmp_path, path)
+    with pytest.raises(CheckpointMismatchError,
+                       match=f'{path} cannot be read as a checkpoint'):
+        runner.load_or_resume()
+
+
+def test_resume_with_another_models_checkpoint(tmp_path):
+    path = tmp_path / 'yolo.pth'
+    model = build_model('yolov3_mbv2_w035_cards.py')
+    torch.save(dict(state_dict=model.state_dict()), path)
+    runner = _runner('ssdlite_mbv2_w035_cards.py', tmp_path, path,
+                     resume=True)
+    with pytest.raises(CheckpointMismatchError) as error:
+        runner.load_or_resume()
+    assert str(path) in str(error.value) and 'missing' in str(error.value)
+
+
+def test_too_small_trace_input_named():
+    with pytest.raises(ValueError, match='trace_input_size'):
+        build_model('netaug_yolov3_mbv2_cards.py',
+                    **{'model.trace_input_size': (40, 40)})
+
+
+@pytest.mark.parametrize('option', ['train_cfg.max_epochs',
+                                    'model.backbone.out_indices=[1,2'])
+def test_malformed_cfg_options_one_message(option, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, osp.join('tools', 'train.py'),
+         'configs/ssdlite_mbv2_w035_cards.py', '--work-dir',
+         str(tmp_path), '--cfg-options', option],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert '--cfg-options' in proc.stderr and option in proc.stderr
+    assert 'Traceback' not in proc.stderr
