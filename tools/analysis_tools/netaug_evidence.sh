@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The paired accuracy protocol of docs/benchmarks.md in one command: NetAug
+# against its plain baseline, same seed = same starting tiny weights and the
+# same data order, on the cards dataset; results JSON, markdown and curves
+# with the device named (tools/analysis_tools/compare_accuracy.py, which
+# resumes where it stopped when run again with the same arguments).
+#
+#   bash tools/analysis_tools/netaug_evidence.sh [compare_accuracy options]
+#
+# With CUDA: SSDLite-MobileNetV2 x0.35, YOLOv3-MobileNetV2 x0.35 and the
+# width-1.0 SSDLite control at the cards configs' own protocol (320x320,
+# batch 24, 30 epochs of the train split repeated 4 times = 1500
+# iterations), JOBS runs at once on the one GPU (tiny models leave it mostly
+# idle). Without: the CPU protocol, SSDLite x0.35 at 224x224, batch 8 (4440
+# iterations), one thread per run, two runs at a time.
+#
+# Environment: PYTHON (default: python), SEEDS (default: 0 1 2 3 4), JOBS,
+# WORK_DIR (default: work_dirs/evidence), CARDS (the VOC-style cards folder,
+# default ../shared/data/cards; on an offline GPU host copy it into the
+# checkout, e.g. CARDS=.cards, see ../shared/gpu/README.md).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+python=${PYTHON:-python}
+seeds=${SEEDS:-0 1 2 3 4}
+work=${WORK_DIR:-work_dirs/evidence}
+cards=${CARDS:-../shared/data/cards}
+
+if [ ! -f data/cards/annotations/train.json ]; then
+  "$python" tools/dataset_converters/voc_to_coco.py "$cards" data/cards \
+    --splits train test --classes nine ten jack queen king ace --link-images
+fi
+device=$("$python" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
+if [ "$device" = cuda ]; then
+  pairs=(configs/netaug_ssdlite_mbv2_cards.py configs/ssdlite_mbv2_w035_cards.py
+         configs/netaug_yolov3_mbv2_cards.py configs/yolov3_mbv2_w035_cards.py
+         configs/netaug_ssdlite_mbv2_w100_cards.py configs/ssdlite_mbv2_w100_cards.py)
+  options=(--jobs "${JOBS:-8}")
+else
+  pairs=(configs/netaug_ssdlite_mbv2_cards_224.py configs/ssdlite_mbv2_w035_cards_224.py)
+  options=(--batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2)
+fi
+out="$work/$device"
+# shellcheck disable=SC2086  # SEEDS is a list
+"$python" tools/analysis_tools/compare_accuracy.py --pairs "${pairs[@]}" \
+  --seeds $seeds --work-dir "$out" --out "$out/results.json" \
+  --plot "$out/curves.png" "${options[@]}" "$@"
