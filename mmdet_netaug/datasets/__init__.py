@@ -2,6 +2,7 @@
 ``CheckedCocoDataset`` (bad boxes and unreadable images reported)."""
 from .checked_coco import (CheckedCocoDataset, CorruptImageError,
                            InvalidBoxWarning)
+from .hard_shapes import HARD_SHAPES_CLASSES, make_hard_shapes_coco
 from .synthetic import (DEFAULT_IMAGE_SIZE, DEFAULT_NUM_TRAIN, DEFAULT_NUM_VAL,
                         SYNTHETIC_CLASSES, is_complete_synthetic_coco,
                         make_synthetic_coco)
@@ -14,5 +15,6 @@ __all__ = [
     'convert_voc_to_coco', 'collect_voc_classes', 'load_class_names',
     'parse_voc_xml', 'read_split_ids', 'VOCConversionWarning',
     'make_synthetic_coco', 'is_complete_synthetic_coco', 'SYNTHETIC_CLASSES',
-    'DEFAULT_NUM_TRAIN', 'DEFAULT_NUM_VAL', 'DEFAULT_IMAGE_SIZE'
+    'DEFAULT_NUM_TRAIN', 'DEFAULT_NUM_VAL', 'DEFAULT_IMAGE_SIZE',
+    'HARD_SHAPES_CLASSES', 'make_hard_shapes_coco'
 ]

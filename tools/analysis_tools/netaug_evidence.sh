@@ -14,6 +14,10 @@
 # idle). Without: the CPU protocol, SSDLite x0.35 at 224x224, batch 8 (4440
 # iterations), one thread per run, two runs at a time.
 #
+# SUITE=hardshapes runs the generated underfitting benchmark instead
+# (tools/misc/make_synthetic_dataset.py --variant hard): SSDLite x0.35 and
+# its width-1.0 control, NetAug against plain, SEEDS default 0 1 2.
+#
 # Environment: PYTHON (default: python), SEEDS (default: 0 1 2 3 4), JOBS,
 # WORK_DIR (default: work_dirs/evidence), CARDS (the VOC-style cards folder,
 # default ../shared/data/cards; on an offline GPU host copy it into the
@@ -21,15 +25,30 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 python=${PYTHON:-python}
+suite=${SUITE:-cards}
 seeds=${SEEDS:-0 1 2 3 4}
 work=${WORK_DIR:-work_dirs/evidence}
 cards=${CARDS:-../shared/data/cards}
+device=$("$python" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
+
+if [ "$suite" = hardshapes ]; then
+  "$python" tools/misc/make_synthetic_dataset.py --variant hard
+  out="$work/hardshapes_$device"
+  threads=()
+  [ "$device" = cpu ] && threads=(--threads 1 --jobs "${JOBS:-2}")
+  [ "$device" = cuda ] && threads=(--jobs "${JOBS:-4}")
+  # shellcheck disable=SC2086  # SEEDS is a list
+  exec "$python" tools/analysis_tools/compare_accuracy.py --pairs \
+    configs/netaug_ssdlite_mbv2_hardshapes.py configs/ssdlite_mbv2_w035_hardshapes.py \
+    configs/netaug_ssdlite_mbv2_w100_hardshapes.py configs/ssdlite_mbv2_w100_hardshapes.py \
+    --seeds ${SEEDS:-0 1 2} --work-dir "$out" --out "$out/results.json" \
+    --plot "$out/curves.png" "${threads[@]}" "$@"
+fi
 
 if [ ! -f data/cards/annotations/train.json ]; then
   "$python" tools/dataset_converters/voc_to_coco.py "$cards" data/cards \
     --splits train test --classes nine ten jack queen king ace --link-images
 fi
-device=$("$python" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
 if [ "$device" = cuda ]; then
   pairs=(configs/netaug_ssdlite_mbv2_cards.py configs/ssdlite_mbv2_w035_cards.py
          configs/netaug_yolov3_mbv2_cards.py configs/yolov3_mbv2_w035_cards.py

@@ -1,47 +1,54 @@
-"""Generate the synthetic shapes detection dataset (COCO format).
+"""Generate a synthetic detection dataset (COCO format).
 
-Example::
+Examples::
 
     python tools/misc/make_synthetic_dataset.py --out data/synthetic
+    python tools/misc/make_synthetic_dataset.py --variant hard
 
-Does nothing if the folder already holds a complete dataset made with the
-same parameters.
+``shapes`` (default): the quick start's 200 + 50 images of circles, squares
+and triangles (data/synthetic). ``hard``: the underfitting benchmark, 24
+classes (shape x fill texture x hue family) with clutter and occlusion,
+20,000 + 1,000 images (data/hard_shapes; see
+mmdet_netaug/datasets/hard_shapes.py). Does nothing if the folder already
+holds a complete dataset made with the same parameters.
 """
 import argparse
 
-from mmdet_netaug.datasets.synthetic import (DEFAULT_IMAGE_SIZE,
-                                             DEFAULT_NUM_TRAIN,
-                                             DEFAULT_NUM_VAL,
-                                             make_synthetic_coco)
+from mmdet_netaug.datasets import hard_shapes, synthetic
+
+VARIANTS = {
+    'shapes': (synthetic.make_synthetic_coco, 'data/synthetic',
+               synthetic.DEFAULT_NUM_TRAIN, synthetic.DEFAULT_NUM_VAL,
+               synthetic.DEFAULT_IMAGE_SIZE),
+    'hard': (hard_shapes.make_hard_shapes_coco, 'data/hard_shapes',
+             hard_shapes.DEFAULT_NUM_TRAIN, hard_shapes.DEFAULT_NUM_VAL,
+             hard_shapes.DEFAULT_IMAGE_SIZE),
+}
 
 
 def parse_args(argv=None):
     """Parse command-line arguments."""
     parser = argparse.ArgumentParser(
-        description='Generate a small COCO-format dataset of circles, '
-        'squares and triangles')
+        description='Generate a COCO-format synthetic detection dataset')
+    parser.add_argument('--variant', choices=sorted(VARIANTS),
+                        default='shapes',
+                        help='shapes: the quick start\'s 3 classes; hard: '
+                        'the 24-class underfitting benchmark')
+    parser.add_argument('--out', help='output folder (default: '
+                        'data/synthetic or data/hard_shapes)')
+    parser.add_argument('--num-train', type=int,
+                        help='number of training images (default: 200 or '
+                        '20000)')
+    parser.add_argument('--num-val', type=int,
+                        help='number of validation images (default: 50 or '
+                        '1000)')
     parser.add_argument(
-        '--out', default='data/synthetic', help='output folder')
-    parser.add_argument(
-        '--num-train',
-        type=int,
-        default=DEFAULT_NUM_TRAIN,
-        help='number of training images')
-    parser.add_argument(
-        '--num-val',
-        type=int,
-        default=DEFAULT_NUM_VAL,
-        help='number of validation images')
-    parser.add_argument(
-        '--size',
-        type=int,
-        nargs='+',
-        default=list(DEFAULT_IMAGE_SIZE),
-        metavar='PIXELS',
-        help='image size: one value for square images, or H W')
+        '--size', type=int, nargs='+', metavar='PIXELS',
+        help='image size: one value for square images, or H W (default: '
+        '160 or 192)')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     args = parser.parse_args(argv)
-    if len(args.size) not in (1, 2):
+    if args.size is not None and len(args.size) not in (1, 2):
         parser.error(f'--size takes 1 or 2 values (H W), got {args.size}')
     return args
 
@@ -49,19 +56,22 @@ def parse_args(argv=None):
 def main(argv=None):
     """Generate the dataset and print a summary."""
     args = parse_args(argv)
-    size = args.size * 2 if len(args.size) == 1 else args.size
-    meta = make_synthetic_coco(
-        args.out,
-        num_train=args.num_train,
-        num_val=args.num_val,
+    make, out, num_train, num_val, size = VARIANTS[args.variant]
+    out = args.out or out
+    if args.size is not None:
+        size = args.size * 2 if len(args.size) == 1 else args.size
+    meta = make(
+        out,
+        num_train=num_train if args.num_train is None else args.num_train,
+        num_val=num_val if args.num_val is None else args.num_val,
         image_size=tuple(size),
         seed=args.seed)
     state = 'generated' if meta['generated'] else 'already complete, reused'
-    print(f'{args.out}: {state}')
+    print(f'{out}: {state}')
     for split, num in meta['num_images'].items():
         print(f'  {split}: {num} images, '
               f'{meta["num_annotations"][split]} boxes '
-              f'-> {args.out}/annotations/{split}.json')
+              f'-> {out}/annotations/{split}.json')
     print(f'  classes: {meta["params"]["classes"]}')
 
 
