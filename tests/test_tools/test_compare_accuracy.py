@@ -228,6 +228,12 @@ def test_summary_report_plot(tool, tmp_path):
     assert '| 0.690 ± 0.010 |' in report
     assert '| -0.040 (s.e. 0.006) |' in report
     assert 'netaug_m seed 3: incomplete' in report
+    # epochs 1-3: the last fifth (epoch >= 2.4) holds one value: no range
+    assert entry['netaug']['runs']['0']['last_fifth_change'] == {}
+    assert tool.last_fifth_change(
+        dict(epoch=[2, 8, 9, 10], AP50=[0.1, 0.50, 0.53, 0.52],
+             mAP=[0.0, 0.3, 0.3, 0.3]), 10) == dict(
+                 AP50=pytest.approx(0.03), mAP=pytest.approx(0.0))
     assert 'holdout.json' in report
 
     png = tmp_path / 'curves.png'

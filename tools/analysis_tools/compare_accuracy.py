@@ -738,6 +738,22 @@ def paired_difference(netaug_runs: dict, plain_runs: dict,
                     len(values)) if len(values) > 1 else None))
 
 
+def last_fifth_change(curve: dict, epochs: Optional[int]) -> dict:
+    """How much each metric moved over the last fifth of training: the
+    largest minus the smallest value validated at or after epoch
+    ``0.8 * epochs`` (a plateau: below 1 point of AP50)."""
+    if not epochs or not curve.get('epoch'):
+        return {}
+    start = 0.8 * epochs
+    changes = {}
+    for metric in METRICS:
+        values = [v for e, v in zip(curve['epoch'], curve.get(metric, []))
+                  if e >= start and v is not None]
+        if len(values) > 1:
+            changes[metric] = max(values) - min(values)
+    return changes
+
+
 def summarize_run(run_dir: str, keys: Dict[str, str],
                   expected_epochs: Optional[int] = None) -> dict:
     """Status, final metrics and curves of one run folder."""
@@ -769,6 +785,8 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
         result[m] = metrics[last].get(k) if status == 'finished' else None
     result['train_loss'] = train_loss.get(last) \
         if status == 'finished' else None
+    result['last_fifth_change'] = last_fifth_change(
+        result['curve'], epochs) if status == 'finished' else None
     result['train_loss_curve'] = dict(epoch=list(train_loss),
                                       loss=list(train_loss.values()))
     return result
@@ -884,6 +902,18 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
                          f'different epochs {entry["epochs"]}')
     if notes:
         lines += ['', 'Not in the statistics / inconsistent:', *notes]
+    plateau = []
+    for entry in summary['pairs']:
+        for role in ROLES:
+            for seed, run in entry[role]['runs'].items():
+                change = (run.get('last_fifth_change') or {}).get('AP50')
+                if change is not None:
+                    plateau.append(f'{entry[role]["name"]} seed {seed}: '
+                                   f'{_pct(change)}')
+    if plateau:
+        lines += ['', 'AP50 range over the last fifth of training (largest '
+                  '− smallest validated value; a plateau is below 1.0): '
+                  + '; '.join(plateau)]
     return '\n'.join(lines)
 
 
