@@ -92,8 +92,15 @@ def safe_load_checkpoint(filename: str, map_location=None):
                               weights_only=True)
     except pickle.UnpicklingError as error:
         detail = str(error).strip().splitlines()
-        culprit = next((line for line in detail if 'GLOBAL' in line
-                        or 'Unsupported' in line), detail[0] if detail else '')
+        if not any('GLOBAL' in line for line in detail):
+            # no object to refuse: the bytes are not a torch checkpoint
+            # (text, random bytes, a truncated legacy file)
+            raise ValueError(
+                f'{filename} is not a torch checkpoint (empty, truncated or '
+                f'another kind of file): {detail[0] if detail else error}'
+            ) from None
+        culprit = next((line for line in detail if 'GLOBAL' in line),
+                       detail[0])
         raise pickle.UnpicklingError(
             f'Refused to load checkpoint {filename}: it holds an object '
             f'that is not on the safe-loading allow-list ({culprit.strip()}). '

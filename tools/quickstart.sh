@@ -18,11 +18,13 @@ echo "== 1/5 data: generating the shapes dataset in data/synthetic"
 "$python" tools/misc/make_synthetic_dataset.py --out data/synthetic
 
 echo "== 2/5 train: $config -> $work"
-"$python" tools/train.py "$config" --work-dir "$work"
+"$python" tools/train.py "$config" --work-dir "$work" \
+  --cfg-options randomness.seed=0
 checkpoint=$(cat "$work/last_checkpoint")
 
 echo "== 3/5 train the plain baseline: $plain_config -> $work/plain"
-"$python" tools/train.py "$plain_config" --work-dir "$work/plain"
+"$python" tools/train.py "$plain_config" --work-dir "$work/plain" \
+  --cfg-options randomness.seed=0
 plain_checkpoint=$(cat "$work/plain/last_checkpoint")
 
 echo "== 4/5 test both tiny models (COCO mAP)"
@@ -47,7 +49,7 @@ print('(one seed, 6 short epochs: a smoke test, not evidence; see '
 PY
 
 echo "== 5/5 export: plain mmdet model -> $work/export"
-"$python" tools/export.py "$config" "$checkpoint" "$work/export" \
+"$python" tools/export.py "$config" "$checkpoint" "$work/export" --force \
   2>&1 | grep -v -E "WARNING|^detector" | tee "$work/export.log" | tail -8
 "$python" tools/test.py "$work/export/${name}_tiny.py" \
   "$work/export/${name}_tiny.pth" --work-dir "$work/test_export" \

@@ -159,6 +159,7 @@ def export_tiny(cfg: Config,
             ``force``), or the files could not be written (e.g. a full disk).
     """
     import errno
+    import glob
     import shutil
     import tempfile
 
@@ -176,16 +177,22 @@ def export_tiny(cfg: Config,
             source_config=cfg.filename,
             group_widths=list(model.supernet.widths if widths is None else
                               widths)))
+    for leftover in glob.glob(osp.join(out_dir, f'.{stem}.*.export')):
+        shutil.rmtree(leftover, ignore_errors=True)  # of a killed export
     staging = tempfile.mkdtemp(prefix=f'.{stem}.', suffix='.export',
                                dir=out_dir)
     try:
         staged = {ext: osp.join(staging, stem + ext) for ext in final}
         try:
             plain.dump(staged['.py'])
-            torch.save(dict(meta=meta, state_dict=static.state_dict()),
-                       staged['.pth'])
-        except OSError as error:
-            if error.errno == errno.ENOSPC:
+            with open(staged['.pth'], 'wb') as f:  # write errors: OSError
+                torch.save(dict(meta=meta, state_dict=static.state_dict()),
+                           f)
+                f.flush()
+                os.fsync(f.fileno())
+        except (OSError, RuntimeError) as error:
+            if getattr(error, 'errno', None) == errno.ENOSPC or \
+                    'No space left' in str(error):
                 raise ExportError(
                     f'No space left on the device of {out_dir} while '
                     'writing the export; nothing was written under '

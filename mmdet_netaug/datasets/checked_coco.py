@@ -156,7 +156,6 @@ class CheckedCocoDataset(CocoDataset):
             data_list = super().load_data_list()
         finally:
             del self.COCOAPI
-        self._check_images_exist(data_list)
         self._report_box_problems()
         return data_list
 
@@ -247,10 +246,21 @@ class CheckedCocoDataset(CocoDataset):
                              "invalid_boxes='warn' to clip/drop them")
         warnings.warn(message, InvalidBoxWarning, stacklevel=2)
 
+    def filter_data(self) -> List[dict]:
+        """mmdet's filtering, then one pass over the kept images' paths."""
+        data_list = super().filter_data()
+        self._check_images_exist(data_list)
+        return data_list
+
     # -- images -------------------------------------------------------------
     def _check_images_exist(self, data_list: List[dict]) -> None:
         """One pass over the image paths at the start: a missing image is
-        reported now, not at the iteration that first reads it."""
+        reported now, not at the iteration that first reads it. Skipped for
+        other storage backends and for pipelines that tolerate missing
+        files (``LoadImageFromFile(ignore_empty=True)``)."""
+        transforms = getattr(self.pipeline, 'transforms', [])
+        if any(getattr(t, 'ignore_empty', False) for t in transforms):
+            return
         backend = (self.backend_args or {})
         if backend.get('backend', 'local') != 'local' or \
                 backend.get('path_mapping'):

@@ -53,6 +53,11 @@ def read_checkpoint(filename: str, map_location='cpu'):
     except FileNotFoundError as error:
         raise CheckpointMismatchError(
             f'checkpoint not found: {filename}') from error
+    except ValueError as error:  # the safe loader: not a torch checkpoint
+        if str(filename) in str(error):
+            raise CheckpointMismatchError(str(error)) from error
+        raise CheckpointMismatchError(
+            f'{filename} cannot be read as a checkpoint: {error}') from error
     except Exception as error:
         raise CheckpointMismatchError(
             f'{filename} cannot be read as a checkpoint (truncated, empty or '
@@ -61,7 +66,8 @@ def read_checkpoint(filename: str, map_location='cpu'):
 
 
 def check_checkpoint_fits(model, state_dict: Dict, filename: str,
-                          resume: bool = False) -> str:
+                          resume: bool = False, partial: bool = False
+                          ) -> str:
     """Check that ``state_dict`` (a checkpoint's, ``module.`` stripped) fits
     ``model``; return its kind, ``'same'`` or ``'plain'`` (a plain
     detector's checkpoint for a NetAug model's tiny slices).
@@ -90,7 +96,9 @@ def check_checkpoint_fits(model, state_dict: Dict, filename: str,
                 f'--cfg-options load_from={filename} (without --resume)')
         kind = 'plain'
         expected = model.export_plain().state_dict()
-    missing = [k for k in expected if k not in state_dict]
+    # BatchNorm's counter is optional (older or converted checkpoints)
+    missing = [k for k in expected if k not in state_dict
+               and not k.endswith('num_batches_tracked')]
     unexpected = [k for k in state_dict if k not in expected]
     shapes = [
         f'{k} {list(state_dict[k].shape)} (model: {list(expected[k].shape)})'
@@ -112,10 +120,18 @@ def check_checkpoint_fits(model, state_dict: Dict, filename: str,
             parts.append(f'{len(shapes)} tensors have other shapes '
                          f'({_examples(shapes)}); e.g. another num_classes '
                          'or width')
+        message = (f'{filename} does not fit {what}: ' + '; '.join(parts))
+        if partial and not resume:
+            from mmengine.logging import print_log
+            print_log(message + '; loading the matching tensors only '
+                      '(checkpoint_check=\'partial\')', logger='current',
+                      level=30)
+            return kind
         raise CheckpointMismatchError(
-            f'{filename} does not fit {what}: ' + '; '.join(parts) +
-            '. Use a checkpoint trained with this config (or its plain '
-            'baseline)')
+            message + '. Use a checkpoint trained with this config (or its '
+            "plain baseline); to initialise only the matching part (e.g. "
+            'fine-tuning a model trained with other classes), set '
+            "checkpoint_check='partial' in the config")
     return kind
 
 
@@ -152,10 +168,43 @@ class KeepPreviousCheckpointHook(CheckpointHook):
         super()._save_checkpoint_with_step(runner, step, meta)
         if doomed is not None and is_main_process() and \
                 doomed != self.last_ckpt:
-            if self.file_backend.isfile(doomed):
-                self.file_backend.remove(doomed)
-            elif self.file_backend.isdir(doomed):
-                self.file_backend.rmtree(doomed)
+            _remove_checkpoint(self.file_backend, doomed)
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """mmengine's, except that the previous best checkpoint is removed
+        after the new one is saved, not before."""
+        previous = [self.best_ckpt_path] if hasattr(
+            self, 'best_ckpt_path') else []
+        previous += list(getattr(self, 'best_ckpt_path_dict', {}).values())
+        previous = [p for p in previous if p]
+        # hide the old paths from mmengine, which would remove them first
+        if hasattr(self, 'best_ckpt_path'):
+            old_path, self.best_ckpt_path = self.best_ckpt_path, None
+        old_dict = dict(getattr(self, 'best_ckpt_path_dict', {}))
+        if hasattr(self, 'best_ckpt_path_dict'):
+            self.best_ckpt_path_dict = {k: None for k in old_dict}
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            if hasattr(self, 'best_ckpt_path') and not self.best_ckpt_path:
+                self.best_ckpt_path = old_path
+            if hasattr(self, 'best_ckpt_path_dict'):
+                for key, value in old_dict.items():
+                    if not self.best_ckpt_path_dict.get(key):
+                        self.best_ckpt_path_dict[key] = value
+        current = {getattr(self, 'best_ckpt_path', None),
+                   *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        if is_main_process():
+            for path in previous:
+                if path not in current:
+                    _remove_checkpoint(self.file_backend, path)
+
+
+def _remove_checkpoint(backend, path) -> None:
+    if backend.isfile(path):
+        backend.remove(path)
+    elif backend.isdir(path):  # deepspeed saves folders
+        backend.rmtree(path)
 
 
 class CheckedRunner(Runner):
@@ -211,8 +260,14 @@ class CheckedRunner(Runner):
         for pattern, replacement in revise_keys:
             revised = {re.sub(pattern, replacement, k): v
                        for k, v in revised.items()}
+        mode = self.cfg.get('checkpoint_check', 'strict')
+        if mode not in ('strict', 'partial'):
+            raise CheckpointMismatchError(
+                "config field checkpoint_check must be 'strict' or "
+                f"'partial', got {mode!r}")
         kind = check_checkpoint_fits(model, revised, filename,
-                                     resume=self._resuming)
+                                     resume=self._resuming,
+                                     partial=mode == 'partial')
         if kind == 'plain':
             self.logger.info(f'{filename} is a plain detector\'s checkpoint: '
                              'it initialises the tiny model of the NetAug '

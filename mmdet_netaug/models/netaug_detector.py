@@ -174,7 +174,11 @@ class NetAugDetector(BaseDetector):
         copied into the leading slices. With the same seed, the NetAug run
         and its plain baseline therefore start from identical tiny weights,
         and the random generators continue from the same state, so a
-        comparison at one seed is paired.
+        comparison at one seed is paired. This holds as long as nothing
+        draws from the CPU generator between the model's build and this call
+        (true for mmengine's epoch-based loop; an ``IterBasedTrainLoop``
+        starts its dataloader iterator first, which draws a seed) and the
+        model lives on the CPU or a CUDA device.
         """
         device = next(self.parameters()).device
         cuda = device.type == 'cuda'
@@ -390,7 +394,7 @@ def plain_to_netaug_keys(state_dict: Dict[str, Tensor],
     :class:`NetAugBackbone`), every other key ``<prefix><key>``."""
     renamed = OrderedDict()
     for key, value in state_dict.items():
-        if key.startswith('backbone.'):
+        if key.startswith('backbone.') or key == 'backbone':
             key = 'backbone.' + key
         renamed[prefix + key] = value
     return renamed

@@ -162,8 +162,9 @@ def check_dataset_paths(cfg, splits: Sequence[str] = ('train', 'val', 'test')) -
 
 
 def _evaluator_ann_files(cfg, splits) -> List[Tuple[str, str]]:
-    """``(field, ann_file)`` of every metric of the splits' evaluators that
-    reads its own annotation file (``CocoMetric``'s ``ann_file``)."""
+    """``(field, ann_file)`` of every COCO-style metric (``CocoMetric``,
+    ``LVISMetric``, ...) of the splits' evaluators that reads its own
+    annotation file."""
     found = []
 
     def walk(node, field):
@@ -173,7 +174,9 @@ def _evaluator_ann_files(cfg, splits) -> List[Tuple[str, str]]:
         elif isinstance(node, dict):
             if 'metrics' in node:
                 walk(node['metrics'], f'{field}.metrics')
-            elif isinstance(node.get('ann_file'), str) and node['ann_file']:
+            elif (isinstance(node.get('ann_file'), str) and node['ann_file']
+                  and any(k in _type_name(node)
+                          for k in ('Coco', 'LVIS'))):
                 found.append((f'{field}.ann_file', node['ann_file']))
 
     for split in splits:
@@ -224,7 +227,7 @@ def check_evaluator_ann_files(cfg, splits: Sequence[str] = ('val', 'test')
         for field, metric_file in _evaluator_ann_files(cfg, (split, )):
             if '://' in metric_file or '://' in data_file:
                 continue
-            if osp.abspath(metric_file) != osp.abspath(data_file):
+            if osp.realpath(metric_file) != osp.realpath(data_file):
                 problems.append(
                     f'  {field}: {metric_file}\n  {data_field} (with its '
                     f'data_root): {data_file}')

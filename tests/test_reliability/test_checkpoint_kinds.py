@@ -96,3 +96,32 @@ def test_auto_resume_in_an_empty_work_dir(tmp_path, caplog):
         MMLogger.get_current_instance().removeHandler(handler)
     assert any('no checkpoint in' in m for m in messages)
     assert not any('None' in m for m in messages if 'resumed' in m)
+
+
+def test_partial_opt_in_and_optional_bn_counters(checkpoints, tmp_path):
+    paths, plain_state = checkpoints
+    # a checkpoint without BatchNorm's num_batches_tracked loads
+    trimmed = {k: v for k, v in plain_state.items()
+               if not k.endswith('num_batches_tracked')}
+    path = tmp_path / 'no_counters.pth'
+    torch.save(dict(state_dict=trimmed), path)
+    runner_for(PLAIN, tmp_path, load_from=path).load_or_resume()
+    # other num_classes: refused by default, loaded in part when asked
+    runner = runner_for(PLAIN, tmp_path / 'p', load_from=paths['plain'],
+                        checkpoint_check='partial',
+                        **{'model.bbox_head.num_classes': 3})
+    runner.load_or_resume()
+    state = runner.model.state_dict()
+    key = 'backbone.conv1.conv.weight'
+    assert torch.equal(state[key], plain_state[key])
+
+
+@pytest.mark.parametrize('content', [b'these are not weights\n' * 20,
+                                     bytes(range(256)) * 4])
+def test_file_that_is_not_a_checkpoint(tmp_path, content):
+    path = tmp_path / 'notes.pth'
+    path.write_bytes(content)
+    runner = runner_for(PLAIN, tmp_path, load_from=path)
+    with pytest.raises(CheckpointMismatchError,
+                       match='(cannot be read as a|is not a torch) checkpoint'):
+        runner.load_or_resume()

@@ -947,8 +947,8 @@ def report_header(summary: dict, command: str, device: str,
         'the final epoch, x100, no best-epoch selection; mean ± sample std '
         'over the seeds; NetAug − plain: paired by seed (same seed = identical '
         'tiny weights at the start and the same data order), each seed\'s '
-        'difference and their mean (s.e.: stdev of the differences / '
-        'sqrt(n))',
+        'difference and their mean over the seeds both arms finished (s.e.: '
+        'stdev of the differences / sqrt(n))',
         '- train loss: the tiny model\'s summed training loss terms '
         '(`loss_*`, not NetAug\'s `aug_loss_*`), mean over the last epoch\'s '
         'logged iterations (train mode, augmented batches): lower = fits '
