@@ -99,3 +99,16 @@ def test_benchmark_cards(tmp_path, monkeypatch, capsys):
     assert 'MISMATCH' not in '\n'.join(printed)
     header = next(line for line in printed if line.startswith('device '))
     assert "NetAug options {'model.separate_backward': False}" in header
+
+
+def test_benchmark_samples_what_training_samples():
+    """The benchmark times the sub-networks NetAugHook trains."""
+    from conftest import build_model
+    from mmdet_netaug.engine import NetAugHook
+    benchmark = load_tool('tools/analysis_tools/benchmark_netaug.py')
+    model = build_model()
+    hook = NetAugHook(seed=7)
+    for step in range(5):
+        assert benchmark.aug_widths(model, 7, step, True) == \
+            hook.sample_widths_at(model, step, max_iters=100)
+    assert len({benchmark.aug_widths(model, 7, s) for s in range(5)}) > 1

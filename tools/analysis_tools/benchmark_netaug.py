@@ -37,9 +37,7 @@ import copy
 import json
 import os
 import os.path as osp
-import pickle
 import platform
-import random
 import re
 import resource
 import statistics
@@ -62,6 +60,7 @@ from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmdet_netaug.apis import (build_netaug_model, flatten_outputs,
                                model_complexity)
+from mmdet_netaug.engine.hooks import sample_widths
 from mmdet_netaug.models import NetAugDetector
 
 ROLES = ('netaug', 'plain')
@@ -178,9 +177,9 @@ def build_model(cfg: Config, role: str, checkpoint: Optional[str] = None
 
 def aug_widths(model: NetAugDetector, seed: int, step: int,
                width_aug: bool = True):
-    """The augmented sub-network of a step (the same in every process)."""
-    rng = random.Random(f'netaug-benchmark-{seed}-{step}')
-    return model.supernet.sample(rng, augment_width=width_aug)
+    """The augmented sub-network of a step: NetAugHook's own sampler (the
+    sub-network training draws at this iteration with this seed)."""
+    return sample_widths(model, seed, step, width_aug)
 
 
 def train_step(model, optim_wrapper, batch: dict, role: str, step: int,
@@ -248,8 +247,8 @@ def _reset_peak_rss() -> bool:
 
 def memory_worker(spec_file: str) -> None:
     """Child process: train one model alone and write its peak memory."""
-    with open(spec_file, 'rb') as f:
-        spec = pickle.load(f)
+    with open(spec_file) as f:
+        spec = json.load(f)
     register_all_modules()
     torch.set_num_threads(spec['num_threads'])
     set_random_seed(spec['seed'])
@@ -261,7 +260,9 @@ def memory_worker(spec_file: str) -> None:
                         spec['checkpoint'] if role == 'netaug' else None)
     model.to(device).train()
     optim_wrapper = build_optim_wrapper(model, cfgs[role].optim_wrapper)
-    batches = torch.load(spec['batches'], weights_only=False)
+    # the parent's batches again (same config data, seed and count), so
+    # that nothing is unpickled: no torch.load(weights_only=False)
+    batches = prefetch_batches(cfgs['netaug'], spec['steps'], spec['seed'])
     _sync(device)
     if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
@@ -291,8 +292,6 @@ def memory_worker(spec_file: str) -> None:
 def measure_memory(args, batches: List[dict], tmp_dir: str,
                    steps: int) -> Dict[str, dict]:
     """Run each model's training in a child process of its own."""
-    batch_file = osp.join(tmp_dir, 'batches.pth')
-    torch.save(batches[:steps], batch_file)
     results = {}
     for role in ROLES:
         spec = dict(
@@ -308,11 +307,10 @@ def measure_memory(args, batches: List[dict], tmp_dir: str,
             width_aug=not args.no_width_aug,
             steps=steps,
             num_threads=torch.get_num_threads(),
-            batches=batch_file,
             result=osp.join(tmp_dir, f'memory_{role}.json'))
-        spec_file = osp.join(tmp_dir, f'memory_{role}.pkl')
-        with open(spec_file, 'wb') as f:
-            pickle.dump(spec, f)
+        spec_file = osp.join(tmp_dir, f'memory_{role}.json')
+        with open(spec_file, 'w') as f:
+            json.dump(spec, f)
         proc = subprocess.run(
             [sys.executable, osp.abspath(__file__), args.netaug_config,
              args.plain_config, '--memory-worker', spec_file],

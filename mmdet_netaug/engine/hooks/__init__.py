@@ -1,4 +1,4 @@
 """Runner hooks."""
-from .netaug_hook import NetAugHook
+from .netaug_hook import NetAugHook, sample_widths
 
-__all__ = ['NetAugHook']
+__all__ = ['NetAugHook', 'sample_widths']

@@ -18,6 +18,14 @@ from ...models.supernet import permute_copy, permute_optimizer_state
 from ..model_wrapper import NetAugDistributedDataParallel
 
 
+def sample_widths(model, seed: int, iteration: int, augment_width: bool):
+    """The augmented sub-network NetAug trains at ``iteration`` of a run
+    with sampler seed ``seed``: a function of the two alone (the same on
+    every rank, after a resume, and in the benchmark)."""
+    rng = random.Random(f'netaug-{seed}-{iteration}')
+    return model.supernet.sample(rng, augment_width=augment_width)
+
+
 @HOOKS.register_module()
 class NetAugHook(Hook):
     """Samples the augmented sub-network of every step and runs NetAug's
@@ -109,9 +117,8 @@ class NetAugHook(Hook):
                          max_iters: int):
         """The augmented sub-network of an iteration: a function of the seed
         and the iteration alone (the same on every rank and after resume)."""
-        rng = random.Random(f'netaug-{self.seed}-{iteration}')
-        return model.supernet.sample(
-            rng, augment_width=self.width_augmented(iteration, max_iters))
+        return sample_widths(model, self.seed, iteration,
+                             self.width_augmented(iteration, max_iters))
 
     # -- events -----------------------------------------------------------
     def before_run(self, runner: Runner) -> None:
