@@ -3,7 +3,9 @@
 # against its plain baseline, same seed = same starting tiny weights and the
 # same data order, on the cards dataset; results JSON, markdown and curves
 # with the device named (tools/analysis_tools/compare_accuracy.py, which
-# resumes where it stopped when run again with the same arguments).
+# resumes where it stopped when run again with the same arguments; runs
+# finished in earlier sittings are committed under docs/evidence/ and
+# are not trained again).
 #
 #   bash tools/analysis_tools/netaug_evidence.sh [compare_accuracy options]
 #
@@ -59,6 +61,11 @@ else
   options=(--batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2)
 fi
 out="$work/$device"
+# Runs finished in earlier sittings are committed (logs, no checkpoints) in
+# docs/evidence/<device>/: start from them, so only missing seeds train.
+if [ -d "docs/evidence/$device" ] && [ ! -d "$out" ]; then
+  mkdir -p "$out" && cp -r "docs/evidence/$device/." "$out/"
+fi
 # shellcheck disable=SC2086  # SEEDS is a list
 "$python" tools/analysis_tools/compare_accuracy.py --pairs "${pairs[@]}" \
   --seeds $seeds --work-dir "$out" --out "$out/results.json" \
