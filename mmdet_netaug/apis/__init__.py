@@ -1,8 +1,8 @@
 """High-level functions used by the tools."""
-from .export import (ExportError, build_netaug_model, export_tiny, flatten_outputs,
-                     model_complexity, plain_config)
+from .export import (ExportError, build_netaug_model, export_tiny,
+                     flatten_outputs, model_complexity, plain_config)
 
 __all__ = [
-    'ExportError',     'build_netaug_model', 'export_tiny', 'flatten_outputs', 'model_complexity',
-    'plain_config'
+    'ExportError', 'build_netaug_model', 'export_tiny', 'flatten_outputs',
+    'model_complexity', 'plain_config'
 ]

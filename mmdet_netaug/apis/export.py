@@ -102,11 +102,9 @@ def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None
                         'needs a NetAug config (model=dict(type='
                         "'NetAugDetector', ...))")
     if checkpoint is not None:
-        from ..engine.runner import check_checkpoint_fits, read_checkpoint
-        state = read_checkpoint(checkpoint)
-        state = state.get('state_dict', state)
-        state = {k[len('module.'):] if k.startswith('module.') else k: v
-                 for k, v in state.items()}
+        from ..engine.runner import (check_checkpoint_fits,
+                                     checkpoint_state_dict, read_checkpoint)
+        state = checkpoint_state_dict(read_checkpoint(checkpoint), checkpoint)
         check_checkpoint_fits(model, state, checkpoint)
         model.load_state_dict(state, strict=True)
     model.eval()

@@ -16,6 +16,7 @@ flushes and ``fsync``\\ s it, then renames it over the destination with
 the complete new one, never a partial one. :func:`install_atomic_local_backend`
 registers it for local paths (``prefixes=''``) when the package is imported.
 """
+import glob
 import os
 import os.path as osp
 import tempfile
@@ -33,6 +34,8 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
+#: Suffix of the temporary files of :func:`atomic_write_bytes`.
+TEMP_SUFFIX = '.tmp'
 
 
 def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
@@ -52,7 +55,7 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
     folder = osp.dirname(osp.abspath(filepath))
     mkdir_or_exist(folder)
     fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.',
-                               suffix='.tmp',
+                               suffix=TEMP_SUFFIX,
                                dir=folder)
     try:
         with os.fdopen(fd, 'wb') as f:
@@ -69,6 +72,19 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
             pass
         raise
     _fsync_folder(folder)
+
+
+def remove_leftover_temp_files(folder: str, names: str = '*') -> None:
+    """Remove the temporary files that killed :func:`atomic_write_bytes`
+    calls left in ``folder`` for destinations matching the glob ``names``
+    (``.NAME.*.tmp``); call it where no such write is under way (e.g. before
+    the next checkpoint save)."""
+    for leftover in glob.glob(osp.join(folder,
+                                       f'.{names}.*{TEMP_SUFFIX}')):
+        try:
+            os.unlink(leftover)
+        except OSError:
+            pass
 
 
 def _fsync_folder(folder: str) -> None:

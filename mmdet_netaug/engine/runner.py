@@ -12,9 +12,6 @@ A plain detector's checkpoint given to a NetAug model (``load_from``, or
 :meth:`NetAugDetector.load_plain_state_dict`). Resuming needs a checkpoint of
 the same model.
 """
-import glob
-import os
-import os.path as osp
 import re
 from typing import Callable, Dict, List, Union
 
@@ -29,6 +26,7 @@ from mmengine.runner.checkpoint import (_load_checkpoint,
 from mmdet.registry import HOOKS
 
 from ..models.netaug_detector import NetAugDetector, is_netaug_state_dict
+from .atomic_checkpoint import remove_leftover_temp_files
 
 
 class CheckpointMismatchError(ValueError):
@@ -63,6 +61,22 @@ def read_checkpoint(filename: str, map_location='cpu'):
             f'{filename} cannot be read as a checkpoint (truncated, empty or '
             f'not saved by torch?): {type(error).__name__}: {error}'
         ) from error
+
+
+def checkpoint_state_dict(checkpoint, filename: str,
+                          revise_keys=((r'^module.', ''), )) -> Dict:
+    """The model state of a loaded checkpoint (its ``state_dict`` entry, or
+    the checkpoint itself), keys revised as mmengine revises them."""
+    state_dict = checkpoint.get('state_dict', checkpoint) \
+        if isinstance(checkpoint, dict) else checkpoint
+    if not isinstance(state_dict, dict):
+        raise CheckpointMismatchError(
+            f'{filename} holds no state dict (a {type(state_dict)})')
+    revised = dict(state_dict)
+    for pattern, replacement in revise_keys:
+        revised = {re.sub(pattern, replacement, k): v
+                   for k, v in revised.items()}
+    return revised
 
 
 def check_checkpoint_fits(model, state_dict: Dict, filename: str,
@@ -158,13 +172,8 @@ class KeepPreviousCheckpointHook(CheckpointHook):
             # once the new checkpoint is complete
             doomed = self.file_backend.join_path(
                 self.out_dir, self.filename_tmpl.format(keep.popleft()))
-        if is_main_process() and osp.isdir(str(self.out_dir)):
-            for leftover in glob.glob(osp.join(str(self.out_dir),
-                                               '.*.pth.*.tmp')):
-                try:
-                    os.unlink(leftover)
-                except OSError:
-                    pass
+        if is_main_process():
+            remove_leftover_temp_files(str(self.out_dir), '*.pth')
         super()._save_checkpoint_with_step(runner, step, meta)
         if doomed is not None and is_main_process() and \
                 doomed != self.last_ckpt:
@@ -251,15 +260,7 @@ class CheckedRunner(Runner):
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) \
             else self.model
-        state_dict = checkpoint.get('state_dict', checkpoint) \
-            if isinstance(checkpoint, dict) else checkpoint
-        if not isinstance(state_dict, dict):
-            raise CheckpointMismatchError(
-                f'{filename} holds no state dict (a {type(state_dict)})')
-        revised = dict(state_dict)
-        for pattern, replacement in revise_keys:
-            revised = {re.sub(pattern, replacement, k): v
-                       for k, v in revised.items()}
+        revised = checkpoint_state_dict(checkpoint, filename, revise_keys)
         mode = self.cfg.get('checkpoint_check', 'strict')
         if mode not in ('strict', 'partial'):
             raise CheckpointMismatchError(

@@ -150,17 +150,15 @@ class NetAugDetector(BaseDetector):
         if not own or is_netaug_state_dict(relative):
             return
         for rel, key in relative.items():
-            value = state_dict.pop(key)
-            new_key, = plain_to_netaug_keys({rel: None}, prefix + 'detector.')
-            state_dict[new_key] = value
+            state_dict[netaug_key(rel, prefix + 'detector.')] = \
+                state_dict.pop(key)
         metadata = getattr(state_dict, '_metadata', None)
         if metadata is not None:
             for name in [m for m in metadata if m.startswith(prefix) and m]:
                 rel = name[len(prefix):]
                 if rel and not rel.startswith('detector'):
-                    new_key, = plain_to_netaug_keys({rel: None},
-                                                    prefix + 'detector.')
-                    metadata[new_key] = metadata[name]
+                    metadata[netaug_key(rel, prefix + 'detector.')] = \
+                        metadata[name]
 
     def init_weights(self) -> None:
         """Initialise the supernet, then give the tiny model the weights the
@@ -387,17 +385,14 @@ def is_netaug_state_dict(state_dict: Dict[str, Tensor]) -> bool:
     return any(k.startswith('detector.') for k in state_dict)
 
 
-def plain_to_netaug_keys(state_dict: Dict[str, Tensor],
-                         prefix: str = 'detector.') -> Dict[str, Tensor]:
-    """Rename a plain detector's state-dict keys to a NetAugDetector's:
-    ``backbone.*`` becomes ``<prefix>backbone.backbone.*`` (inside
-    :class:`NetAugBackbone`), every other key ``<prefix><key>``."""
-    renamed = OrderedDict()
-    for key, value in state_dict.items():
-        if key.startswith('backbone.') or key == 'backbone':
-            key = 'backbone.' + key
-        renamed[prefix + key] = value
-    return renamed
+def netaug_key(key: str, prefix: str = 'detector.') -> str:
+    """A plain detector's state-dict key (or module name) as a
+    NetAugDetector's: ``backbone[.*]`` becomes
+    ``<prefix>backbone.backbone[.*]`` (inside :class:`NetAugBackbone`), any
+    other key ``<prefix><key>``."""
+    if key.startswith('backbone.') or key == 'backbone':
+        key = 'backbone.' + key
+    return prefix + key
 
 
 def _to_dict(cfg):

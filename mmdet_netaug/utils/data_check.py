@@ -15,7 +15,7 @@ prefix, or a dataset whose ``backend_args`` select a non-local storage backend
 """
 import os
 import os.path as osp
-from typing import List, Sequence, Tuple
+from typing import Iterator, List, Sequence, Tuple
 
 COCO_HINT = ("download COCO 2017 from https://cocodataset.org and arrange "
              "data/coco/{annotations,train2017,val2017} (see README, 'Datasets')")
@@ -64,49 +64,63 @@ def _check(field: str, path: str, type_name: str, backend_args,
         missing.append((field, path, _kind(type_name, path)))
 
 
-def _walk_dataset(cfg, field: str, missing: List[_Missing]) -> None:
-    """Descend through dataset wrappers and check every leaf dataset."""
+def _leaf_datasets(cfg, field: str) -> Iterator[Tuple[str, dict]]:
+    """``(field, config)`` of every leaf dataset below dataset wrappers."""
     if not isinstance(cfg, dict):
         return
     if 'datasets' in cfg:  # ConcatDataset
         for i, sub in enumerate(cfg['datasets']):
-            _walk_dataset(sub, f'{field}.datasets.{i}', missing)
-        return
-    if 'dataset' in cfg:  # RepeatDataset, ClassBalancedDataset, MultiImageMix..
-        _walk_dataset(cfg['dataset'], f'{field}.dataset', missing)
-        return
-    type_name, backend_args = _type_name(cfg), cfg.get('backend_args')
-    data_root = cfg.get('data_root') or ''
+            yield from _leaf_datasets(sub, f'{field}.datasets.{i}')
+    elif 'dataset' in cfg:  # RepeatDataset, ClassBalancedDataset, MultiImageMix..
+        yield from _leaf_datasets(cfg['dataset'], f'{field}.dataset')
+    else:
+        yield field, cfg
 
-    def resolve(p: str) -> str:
-        # mmengine joins only relative, non-URL paths to data_root
-        return p if (not data_root or osp.isabs(p) or '://' in p) \
-            else osp.join(data_root, p)
 
-    ann_file = cfg.get('ann_file')
-    if isinstance(ann_file, str) and ann_file:
-        _check(f'{field}.ann_file', resolve(ann_file), type_name, backend_args,
-               missing)
-    prefixes = cfg.get('data_prefix') or {}
-    for key in ('img', 'sub_data_root'):
-        if isinstance(prefixes.get(key), str):
-            # '' means "data_root itself", which is worth checking too
-            path = resolve(prefixes[key]) or data_root
-            _check(f'{field}.data_prefix.{key}', path, type_name, backend_args,
-                   missing)
+def _resolve(data_root: str, path: str) -> str:
+    """A dataset path as mmengine resolves it: relative, non-URL paths are
+    joined to ``data_root``."""
+    return path if (not data_root or osp.isabs(path) or '://' in path) \
+        else osp.join(data_root, path)
+
+
+def _metrics(cfg, field: str) -> Iterator[Tuple[str, dict]]:
+    """``(field, config)`` of every metric of a metric, a list of metrics or
+    an Evaluator."""
+    if isinstance(cfg, (list, tuple)):
+        for i, sub in enumerate(cfg):
+            yield from _metrics(sub, f'{field}.{i}')
+    elif isinstance(cfg, dict):
+        if 'metrics' in cfg:  # dict(type='Evaluator', metrics=...)
+            yield from _metrics(cfg['metrics'], f'{field}.metrics')
+        else:
+            yield field, cfg
+
+
+def _walk_dataset(cfg, field: str, missing: List[_Missing]) -> None:
+    """Check the files of every leaf dataset."""
+    for field, leaf in _leaf_datasets(cfg, field):
+        type_name, backend_args = _type_name(leaf), leaf.get('backend_args')
+        data_root = leaf.get('data_root') or ''
+        ann_file = leaf.get('ann_file')
+        if isinstance(ann_file, str) and ann_file:
+            _check(f'{field}.ann_file', _resolve(data_root, ann_file),
+                   type_name, backend_args, missing)
+        prefixes = leaf.get('data_prefix') or {}
+        for key in ('img', 'sub_data_root'):
+            if isinstance(prefixes.get(key), str):
+                # '' means "data_root itself", which is worth checking too
+                path = _resolve(data_root, prefixes[key]) or data_root
+                _check(f'{field}.data_prefix.{key}', path, type_name,
+                       backend_args, missing)
 
 
 def _walk_evaluator(cfg, field: str, missing: List[_Missing]) -> None:
-    """Check ``ann_file`` of a metric, a list of metrics or an Evaluator."""
-    if isinstance(cfg, (list, tuple)):
-        for i, sub in enumerate(cfg):
-            _walk_evaluator(sub, f'{field}.{i}', missing)
-    elif isinstance(cfg, dict):
-        if 'metrics' in cfg:  # dict(type='Evaluator', metrics=...)
-            _walk_evaluator(cfg['metrics'], f'{field}.metrics', missing)
-        elif isinstance(cfg.get('ann_file'), str):  # CocoMetric may have None
-            _check(f'{field}.ann_file', cfg['ann_file'], _type_name(cfg),
-                   cfg.get('backend_args'), missing)
+    """Check ``ann_file`` of every metric."""
+    for field, metric in _metrics(cfg, field):
+        if isinstance(metric.get('ann_file'), str):  # CocoMetric may have None
+            _check(f'{field}.ann_file', metric['ann_file'],
+                   _type_name(metric), metric.get('backend_args'), missing)
 
 
 def _hint(missing: Sequence[_Missing], cfg=None) -> str:
@@ -165,47 +179,23 @@ def _evaluator_ann_files(cfg, splits) -> List[Tuple[str, str]]:
     """``(field, ann_file)`` of every COCO-style metric (``CocoMetric``,
     ``LVISMetric``, ...) of the splits' evaluators that reads its own
     annotation file."""
-    found = []
-
-    def walk(node, field):
-        if isinstance(node, (list, tuple)):
-            for i, sub in enumerate(node):
-                walk(sub, f'{field}.{i}')
-        elif isinstance(node, dict):
-            if 'metrics' in node:
-                walk(node['metrics'], f'{field}.metrics')
-            elif (isinstance(node.get('ann_file'), str) and node['ann_file']
-                  and any(k in _type_name(node)
-                          for k in ('Coco', 'LVIS'))):
-                found.append((f'{field}.ann_file', node['ann_file']))
-
-    for split in splits:
-        walk(cfg.get(f'{split}_evaluator'), f'{split}_evaluator')
-    return found
+    return [(f'{field}.ann_file', metric['ann_file'])
+            for split in splits
+            for field, metric in _metrics(cfg.get(f'{split}_evaluator'),
+                                          f'{split}_evaluator')
+            if isinstance(metric.get('ann_file'), str) and metric['ann_file']
+            and any(k in _type_name(metric) for k in ('Coco', 'LVIS'))]
 
 
-def _dataset_ann_files(cfg, field: str) -> List[Tuple[str, str]]:
-    """``(field, resolved ann_file)`` of every leaf dataset of a loader."""
-    found = []
-
-    def walk(node, field):
-        if not isinstance(node, dict):
-            return
-        if 'datasets' in node:
-            for i, sub in enumerate(node['datasets']):
-                walk(sub, f'{field}.datasets.{i}')
-        elif 'dataset' in node:
-            walk(node['dataset'], f'{field}.dataset')
-        elif isinstance(node.get('ann_file'), str) and node['ann_file']:
-            root, ann = node.get('data_root') or '', node['ann_file']
-            path = ann if (not root or osp.isabs(ann) or '://' in ann) \
-                else osp.join(root, ann)
-            found.append((f'{field}.ann_file', path))
-
-    loader = cfg.get(field.split('.')[0])
-    if loader is not None:
-        walk(loader.get('dataset'), f'{field}')
-    return found
+def _dataset_ann_files(cfg, split: str) -> List[Tuple[str, str]]:
+    """``(field, resolved ann_file)`` of every leaf dataset of a split's
+    dataloader."""
+    loader = cfg.get(f'{split}_dataloader') or {}
+    return [(f'{field}.ann_file',
+             _resolve(leaf.get('data_root') or '', leaf['ann_file']))
+            for field, leaf in _leaf_datasets(
+                loader.get('dataset'), f'{split}_dataloader.dataset')
+            if isinstance(leaf.get('ann_file'), str) and leaf['ann_file']]
 
 
 def check_evaluator_ann_files(cfg, splits: Sequence[str] = ('val', 'test')
@@ -220,7 +210,7 @@ def check_evaluator_ann_files(cfg, splits: Sequence[str] = ('val', 'test')
     """
     problems = []
     for split in splits:
-        datasets = _dataset_ann_files(cfg, f'{split}_dataloader.dataset')
+        datasets = _dataset_ann_files(cfg, split)
         if len(datasets) != 1:
             continue
         data_field, data_file = datasets[0]
