@@ -96,7 +96,11 @@ def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None
                        ) -> NetAugDetector:
     """Build the config's NetAugDetector, optionally loading a checkpoint
     strictly. Raises a clear error for a config without NetAug."""
-    model = MODELS.build(cfg.model)
+    model_cfg = copy.deepcopy(cfg.model)
+    # The teacher of a NetAug + KD config is not needed to export (nor
+    # part of the checkpoint): build the model without it.
+    model_cfg.pop('distill', None)
+    model = MODELS.build(model_cfg)
     if not isinstance(model, NetAugDetector):
         raise TypeError(f'model.type is {cfg.model.get("type")!r}: export '
                         'needs a NetAug config (model=dict(type='

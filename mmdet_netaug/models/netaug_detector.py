@@ -17,13 +17,15 @@ from mmengine.optim import OptimWrapper
 from torch import Tensor
 
 from .channel_graph import ChannelGraph
+from .distillation import (Distiller, TeacherMixin, distill_options,
+                           losses_and_outputs)
 from .netaug_backbone import NetAugBackbone
 from .supernet import Supernet, Widths
 from .target_reuse import TargetCache, reusable_target_methods
 
 
 @MODELS.register_module()
-class NetAugDetector(BaseDetector):
+class NetAugDetector(TeacherMixin, BaseDetector):
     """Trains a tiny detector with Network Augmentation (Cai et al., 2022).
 
     Every training step computes ``L(tiny) + aug_loss_weight * L(aug)``,
@@ -60,6 +62,13 @@ class NetAugDetector(BaseDetector):
             ``NetAugDistributedDataParallel`` wrapper
             (``model_wrapper_cfg``), as the NetAug configs set; with another
             wrapper both passes go through one backward. Default: True.
+        distill (dict, optional): Knowledge distillation from a frozen
+            teacher (its ``teacher_config`` and ``teacher_checkpoint``, the
+            loss options of :data:`~mmdet_netaug.models.distillation.
+            DISTILL_DEFAULTS`): the tiny pass adds the ``kd_*`` losses, and
+            with ``distill_aug=True`` the augmented pass too (logged
+            ``aug_kd_*``, weighted by alpha). The teacher runs once per
+            step. Default: None (no distillation).
         data_preprocessor (dict, optional): Used by the detector when its
             own config has none (mmengine's Runner passes the config's
             top-level ``data_preprocessor`` here).
@@ -73,8 +82,10 @@ class NetAugDetector(BaseDetector):
                  check_finite: bool = True,
                  reuse_targets: bool = True,
                  separate_backward: bool = True,
+                 distill: Optional[dict] = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
+        distill = distill_options(distill, 'NetAugDetector')
         if not isinstance(aug_loss_weight, (int, float)) or not (
                 aug_loss_weight >= 0):
             raise ValueError('NetAugDetector: field "aug_loss_weight" '
@@ -119,6 +130,8 @@ class NetAugDetector(BaseDetector):
         methods = (reusable_target_methods(built.bbox_head)
                    if reuse_targets else ())
         self.target_cache = TargetCache(built.bbox_head, methods)
+        #: The frozen teacher and its losses (None: no distillation).
+        self.distiller = Distiller(distill, built) if distill else None
         graph = self._trace(trace_input_size)
         self.supernet = Supernet(self.detector, graph,
                                  built.backbone.width_space)
@@ -312,14 +325,17 @@ class NetAugDetector(BaseDetector):
         if self.loss_pass != 'aug':
             self.supernet.set_tiny()
             with cache.recording() if augment else nullcontext():
-                losses = self.detector.loss(batch_inputs, batch_data_samples)
+                losses = self._pass_losses(batch_inputs, batch_data_samples,
+                                           self.distiller is not None)
             self._check_finite(losses, 'the tiny model')
         if augment and self.loss_pass != 'tiny':
             self.supernet.set_widths(self.aug_widths)
+            distil = (self.distiller is not None
+                      and self.distiller.options['distill_aug'])
             try:
                 with cache.replaying():
-                    aug = self.detector.loss(batch_inputs,
-                                             batch_data_samples)
+                    aug = self._pass_losses(batch_inputs, batch_data_samples,
+                                            distil)
             finally:
                 self.supernet.set_tiny()
             self._check_finite(aug, 'the augmented sub-network with group '
@@ -327,6 +343,19 @@ class NetAugDetector(BaseDetector):
             losses.update(
                 rename_loss_dict(
                     'aug_', reweight_loss_dict(aug, self.aug_loss_weight)))
+        return losses
+
+    def _pass_losses(self, batch_inputs: Tensor,
+                     batch_data_samples: SampleList, distil: bool) -> dict:
+        """The losses of the sub-network set now, with the ``kd_*``
+        losses when ``distil``."""
+        if not distil:
+            return self.detector.loss(batch_inputs, batch_data_samples)
+        losses, outputs = losses_and_outputs(self.detector, batch_inputs,
+                                             batch_data_samples)
+        losses.update(
+            self.distiller.losses(self.detector.bbox_head, outputs,
+                                  batch_inputs))
         return losses
 
     def _check_finite(self, losses: dict, which: str) -> None:

@@ -57,6 +57,16 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN_SCRIPT = osp.join(REPO, 'tools', 'train.py')
 ROLES = ('netaug', 'plain')
 ROLE_TITLES = {'netaug': 'NetAug', 'plain': 'plain'}
+
+
+def role_titles(entry: dict) -> dict:
+    """The titles of a pair's two models: NetAug and plain, or for a pair
+    of two other arms (e.g. NetAug + KD against KD) treated and baseline."""
+    names = [entry[role]['name'] for role in ROLES]
+    if names[0].startswith('netaug') and not names[0].startswith(
+            'netaug_kd') and not names[1].startswith(('netaug', 'kd')):
+        return dict(ROLE_TITLES)
+    return {'netaug': 'treated', 'plain': 'baseline'}
 DEFAULT_SEEDS = (0, 1, 2)
 # the two reported metrics: short name -> default key in scalars.json
 METRICS = ('mAP', 'AP50')
@@ -858,7 +868,8 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
         epochs = ', '.join(map(str, entry['epochs'])) or 'n/a'
         for role in ROLES:
             model = entry[role]
-            cells = [str(index), ROLE_TITLES[role], f'`{model["name"]}`',
+            cells = [str(index), role_titles(entry)[role],
+                     f'`{model["name"]}`',
                      epochs,
                      ', '.join(map(str, model['finished_seeds'])) or 'none']
             for m in METRICS:
@@ -872,7 +883,10 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
             cells.append(f'{_num(loss["mean"])} ± {_num(loss["std"])}')
             lines.append('| ' + ' | '.join(cells) + ' |')
         paired = ', '.join(entry['difference'][METRICS[0]]['per_seed'])
-        cells = [str(index), '**NetAug − plain** (paired)', '', '',
+        titles = role_titles(entry)
+        cells = [str(index),
+                 f'**{titles["netaug"]} − {titles["plain"]}** (paired)', '',
+                 '',
                  paired or 'none']
         for m in METRICS:
             diff = entry['difference'][m]
@@ -993,7 +1007,7 @@ def plot_curves(summary: dict, path: str) -> None:
                 seeds = max(len(v) for v in values)
                 ax.plot(epochs, mean, marker='o' if len(epochs) < 3 else '',
                         color=colors[role],
-                        label=f'{ROLE_TITLES[role]} ({model["name"]}, '
+                        label=f'{role_titles(entry)[role]} ({model["name"]}, '
                         f'{seeds} seed{"s" if seeds != 1 else ""})')
                 ax.fill_between(epochs, [min(v) for v in values],
                                 [max(v) for v in values], color=colors[role],
@@ -1019,7 +1033,7 @@ def plot_curves(summary: dict, path: str) -> None:
                 epochs = sorted(per_epoch)
                 ax.plot(epochs, [statistics.fmean(per_epoch[e])
                                  for e in epochs], color=colors[role],
-                        label=ROLE_TITLES[role])
+                        label=role_titles(entry)[role])
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel('epoch')
         ax.set_ylabel('tiny model training loss')

@@ -20,6 +20,14 @@
 # (tools/misc/make_synthetic_dataset.py --variant hard): SSDLite x0.35 and
 # its width-1.0 control, NetAug against plain, SEEDS default 0 1 2.
 #
+# SUITE=kd runs the four arms of the distillation comparison (plain, KD,
+# NetAug, NetAug + KD; docs/benchmarks.md, "Distillation") at the same
+# protocol: first the teacher (plain SSDLite x1.0, seed 0, trained with
+# tools/train.py into the path the KD configs name, its test accuracy in
+# its log), then the paired runs, sharing the plain and NetAug runs of the
+# default suite. Pairs: NetAug + KD against KD and against NetAug, KD
+# against plain, NetAug against plain.
+#
 # Environment: PYTHON (default: python), SEEDS (default: 0 1 2 3 4), JOBS,
 # WORK_DIR (default: work_dirs/evidence), CARDS (the VOC-style cards folder,
 # default ../shared/data/cards; on an offline GPU host copy it into the
@@ -50,6 +58,35 @@ fi
 if [ ! -f data/cards/annotations/train.json ]; then
   "$python" tools/dataset_converters/voc_to_coco.py "$cards" data/cards \
     --splits train test --classes nine ten jack queen king ace --link-images
+fi
+if [ "$suite" = kd ]; then
+  if [ "$device" = cuda ]; then
+    size="" train_options=() jobs=(--jobs "${JOBS:-8}")
+  else
+    size=_224
+    train_options=(train_dataloader.batch_size=8)
+    jobs=(--batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2)
+  fi
+  teacher=configs/ssdlite_mbv2_w100_cards$size.py
+  teacher_dir=work_dirs/ssdlite_mbv2_w100_cards$size
+  if [ ! -f "$teacher_dir/epoch_30.pth" ]; then
+    [ "$device" = cpu ] && export OMP_NUM_THREADS=1
+    "$python" tools/train.py "$teacher" --work-dir "$teacher_dir" --resume \
+      --cfg-options randomness.seed=0 "${train_options[@]}"
+  fi
+  out="$work/$device"
+  if [ -d "docs/evidence/$device" ] && [ ! -d "$out" ]; then
+    mkdir -p "$out" && cp -r "docs/evidence/$device/." "$out/"
+  fi
+  c=configs
+  # shellcheck disable=SC2086  # SEEDS is a list
+  exec "$python" tools/analysis_tools/compare_accuracy.py --pairs \
+    $c/netaug_kd_ssdlite_mbv2_cards$size.py $c/kd_ssdlite_mbv2_cards$size.py \
+    $c/netaug_kd_ssdlite_mbv2_cards$size.py $c/netaug_ssdlite_mbv2_cards$size.py \
+    $c/kd_ssdlite_mbv2_cards$size.py $c/ssdlite_mbv2_w035_cards$size.py \
+    $c/netaug_ssdlite_mbv2_cards$size.py $c/ssdlite_mbv2_w035_cards$size.py \
+    --seeds $seeds --work-dir "$out" --out "$out/kd_results.json" \
+    --plot "$out/kd_curves.png" "${jobs[@]}" "$@"
 fi
 if [ "$device" = cuda ]; then
   pairs=(configs/netaug_ssdlite_mbv2_cards.py configs/ssdlite_mbv2_w035_cards.py

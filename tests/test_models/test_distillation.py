@@ -1,0 +1,322 @@
+"""Knowledge distillation: a frozen teacher, its losses, and NetAug + KD.
+
+The teachers here are randomly initialised width-1.0 models saved as
+checkpoints (what matters is that they are frozen, line up and run once per
+step, not what they know)."""
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from conftest import REPO, cards_runner_config, fake_batch, load_config
+from mmdet_netaug.models.distillation import (TeacherMismatchError,
+                                              check_heads_line_up,
+                                              head_kd_losses)
+
+TEACHER = str(REPO / 'configs' / 'ssdlite_mbv2_w100_cards.py')
+SIZE = 160
+
+
+def _built(config, **overrides):
+    cfg = load_config(config, **overrides)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+@pytest.fixture(scope='module')
+def teacher_checkpoint(tmp_path_factory):
+    """A checkpoint of ssdlite_mbv2_w100_cards.py (random weights)."""
+    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
+    torch.save({'state_dict': _built(TEACHER).state_dict()}, path)
+    return str(path)
+
+
+def _distill(checkpoint, **options):
+    return dict(teacher_config=TEACHER, teacher_checkpoint=checkpoint,
+                **options)
+
+
+@pytest.mark.parametrize('config', ['ssdlite_mbv2_w035_cards.py',
+                                    'yolov3_mbv2_w035_cards.py'])
+def test_losses_are_zero_when_the_student_equals_the_teacher(config):
+    model = _built(config)
+    head = model.bbox_head
+    images, _ = fake_batch(size=SIZE)
+    outputs = head(model.extract_feat(images))
+    same = head_kd_losses(head, outputs, outputs, conf_threshold=0.0,
+                          temperature=2.0)
+    assert set(same) >= {'kd_loss_cls', 'kd_loss_bbox'}
+    for name, value in same.items():
+        assert abs(float(value)) < 1e-5, name
+    # another student: every loss is positive and trains the student only
+    teacher = tuple([o.detach() + torch.randn_like(o) for o in level]
+                    for level in outputs)
+    losses = head_kd_losses(head, outputs, teacher, conf_threshold=0.0)
+    for name, value in losses.items():
+        assert float(value) > 0, name
+    sum(losses.values()).backward()
+    assert all(t.grad is None for level in teacher for t in level)
+    assert head.parameters().__next__().grad is not None
+    # the loss is a distance: the temperature changes it, the weight scales
+    hotter = head_kd_losses(head, outputs, teacher, conf_threshold=0.0,
+                            temperature=4.0)
+    assert float(hotter['kd_loss_cls']) != float(losses['kd_loss_cls'])
+    halved = head_kd_losses(head, outputs, teacher, conf_threshold=0.0,
+                            cls_weight=0.5)
+    assert float(halved['kd_loss_cls']) == pytest.approx(
+        0.5 * float(losses['kd_loss_cls']), rel=1e-5)
+
+
+def test_outputs_of_other_shapes_are_refused():
+    model = _built('ssdlite_mbv2_w035_cards.py')
+    head = model.bbox_head
+    outputs = head(model.extract_feat(fake_batch(size=SIZE)[0]))
+    fewer = tuple(level[:-1] for level in outputs)
+    with pytest.raises(TeacherMismatchError, match='feature levels'):
+        head_kd_losses(head, outputs, fewer)
+    other = (outputs[0][:1] + [o[:, :2] for o in outputs[0][1:]],
+             outputs[1])
+    with pytest.raises(TeacherMismatchError, match='level 1'):
+        head_kd_losses(head, outputs, other)
+
+
+@pytest.mark.parametrize('teacher, overrides, message', [
+    ('yolov3_mbv2_w100_cards.py', {}, 'head type'),
+    ('ssdlite_mbv2_w100_cards.py', {'model.bbox_head.num_classes': 5},
+     'classes'),
+    ('ssdlite_mbv2_w100_cards_224.py', {}, 'strides'),
+    ('ssdlite_mbv2_w100_cards.py',
+     {'model.bbox_head.anchor_generator.ratios': [[2]] * 6},
+     'number of anchors'),
+    ('ssdlite_mbv2_w100_cards.py',
+     {'model.data_preprocessor.mean': [0, 0, 0]}, 'input normalisation'),
+])
+def test_a_teacher_that_does_not_line_up_is_refused(teacher, overrides,
+                                                    message):
+    student = _built('ssdlite_mbv2_w035_cards.py')
+    check_heads_line_up(student, _built('ssdlite_mbv2_w100_cards.py'))
+    with pytest.raises(TeacherMismatchError, match=message):
+        check_heads_line_up(student, _built(teacher, **overrides))
+
+
+def test_config_errors_name_the_field(teacher_checkpoint, tmp_path):
+    cfg = load_config('kd_ssdlite_mbv2_cards.py')
+    distill = cfg.model.distill
+    cases = [
+        (dict(distill, teacher_checkpoint=None), 'teacher_checkpoint'),
+        (dict(distill, teacher_config=str(tmp_path / 'missing.py')),
+         'missing.py not found'),
+        (dict(distill, temprature=2), 'temprature'),
+        (dict(distill, teacher_checkpoint=str(tmp_path / 'nothing.pth')),
+         'nothing.pth'),
+        (dict(distill, teacher_checkpoint=teacher_checkpoint,
+              teacher_config=str(REPO / 'configs' /
+                                 'netaug_ssdlite_mbv2_cards.py')),
+         'plain detector config'),
+        (dict(distill, teacher_checkpoint=teacher_checkpoint,
+              teacher_config=str(REPO / 'configs' /
+                                 'yolov3_mbv2_w100_cards.py')),
+         'does not fit'),  # the checkpoint is another model's
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError, match=message):
+            MODELS.build(dict(cfg.model, distill=options))
+
+
+def _kd_runner_config(config, cards_coco, work_dir, checkpoint, **overrides):
+    options = {
+        'train_dataloader.dataset.dataset.pipeline.4.scale': (SIZE, SIZE),
+        'val_dataloader.dataset.pipeline.1.scale': (SIZE, SIZE),
+        'test_dataloader.dataset.pipeline.1.scale': (SIZE, SIZE),
+        'default_hooks.checkpoint.interval': 1,
+        'train_cfg.val_interval': 100,
+    }
+    if config.startswith('netaug'):
+        options['model.trace_input_size'] = (SIZE, SIZE)
+    options.update(overrides)
+    cfg = cards_runner_config(config, cards_coco, work_dir, train_images=4,
+                              test_images=2, batch_size=2, **options)
+    cfg.model.distill.teacher_config = TEACHER
+    cfg.model.distill.teacher_checkpoint = checkpoint
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'NetAugHook':
+            hook['bn_calibration_batches'] = 1
+    return cfg
+
+
+def test_teacher_is_frozen_runs_once_per_step_and_is_never_saved(
+        cards_coco, tmp_path, teacher_checkpoint):
+    torch.set_num_threads(1)
+    cfg = _kd_runner_config('kd_ssdlite_mbv2_cards.py', cards_coco, tmp_path,
+                            teacher_checkpoint)
+    runner = Runner.from_cfg(cfg)
+    teacher = runner.model.distiller.teacher
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    runner.train()
+
+    assert runner.model.distiller.teacher_calls == runner.iter == 4
+    assert not teacher.training
+    for key, value in teacher.state_dict().items():
+        assert torch.equal(value, before[key]), key  # BN statistics too
+    assert all(not p.requires_grad and p.grad is None
+               for p in teacher.parameters())
+    optimised = {id(p) for group in runner.optim_wrapper.optimizer.param_groups
+                 for p in group['params']}
+    assert not optimised & {id(p) for p in teacher.parameters()}
+    assert {'train/kd_loss_cls', 'train/kd_loss_bbox'} <= set(
+        runner.message_hub.log_scalars)
+    # the checkpoint is the plain student's: strict into the plain config
+    state = torch.load(tmp_path / 'epoch_2.pth',
+                       weights_only=False)['state_dict']
+    plain = MODELS.build(load_config('ssdlite_mbv2_w035_cards.py').model)
+    plain.load_state_dict(state, strict=True)
+
+
+def test_kd_arm_starts_from_the_plain_arm_weights(teacher_checkpoint,
+                                                  tmp_path):
+    """Paired comparisons: building the teacher draws no random numbers."""
+
+    def initialised(config, **overrides):
+        cfg = load_config(config, **overrides)
+        cfg.work_dir = str(tmp_path / config)
+        cfg.randomness = dict(seed=5)
+        runner = Runner.from_cfg(cfg)
+        runner._init_model_weights()
+        return runner.model.state_dict(), torch.get_rng_state()
+
+    kd, kd_rng = initialised('kd_ssdlite_mbv2_cards.py', **{
+        'model.distill.teacher_config': TEACHER,
+        'model.distill.teacher_checkpoint': teacher_checkpoint})
+    plain, plain_rng = initialised('ssdlite_mbv2_w035_cards.py')
+    assert kd.keys() == plain.keys()
+    assert all(torch.equal(kd[k], plain[k]) for k in plain)
+    assert torch.equal(kd_rng, plain_rng)
+
+
+STOCK_LOAD = r'''
+import sys, torch
+from mmengine.config import Config
+from mmdet.registry import MODELS
+from mmdet.utils import register_all_modules
+register_all_modules()
+cfg = Config.fromfile(sys.argv[1])
+assert 'distill' not in cfg.model and 'teacher' not in cfg.pretty_text
+model = MODELS.build(cfg.model)
+state = torch.load(sys.argv[2], map_location='cpu', weights_only=True)
+model.load_state_dict(state['state_dict'], strict=True)
+assert 'mmdet_netaug' not in sys.modules
+print('STOCK_OK')
+'''
+
+
+class _StopAfterFirstEpoch(Hook):
+    """Interrupts training after its first epoch (same schedule)."""
+
+    def after_train_epoch(self, runner):
+        runner.train_loop.stop_training = True
+
+
+@pytest.fixture(scope='module')
+def netaug_kd_runs(cards_coco, tmp_path_factory, teacher_checkpoint):
+    """NetAug + KD (the augmented pass distilled too) for 2 epochs, and the
+    same interrupted after epoch 1 and resumed."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    # one worker: mmengine seeds it from the run's seed, so a resumed run
+    # augments the data as the uninterrupted one (see test_resume.py)
+    options = {'model.distill.distill_aug': True,
+               'train_dataloader.num_workers': 1}
+    try:
+        full_dir = tmp_path_factory.mktemp('kd_full')
+        full = Runner.from_cfg(_kd_runner_config(
+            'netaug_kd_ssdlite_mbv2_cards.py', cards_coco, full_dir,
+            teacher_checkpoint, **options))
+        full.train()
+        part_dir = tmp_path_factory.mktemp('kd_part')
+        first = Runner.from_cfg(_kd_runner_config(
+            'netaug_kd_ssdlite_mbv2_cards.py', cards_coco, part_dir,
+            teacher_checkpoint, **options))
+        first.register_hook(_StopAfterFirstEpoch())
+        first.train()
+        second = Runner.from_cfg(_kd_runner_config(
+            'netaug_kd_ssdlite_mbv2_cards.py', cards_coco, part_dir,
+            teacher_checkpoint, resume=True, **options))
+        second.train()
+    finally:
+        torch.set_num_threads(threads)
+    return dict(full=full, first=first, second=second, full_dir=full_dir)
+
+
+def test_netaug_kd_distils_both_passes_with_one_teacher_run_per_step(
+        netaug_kd_runs):
+    full = netaug_kd_runs['full']
+    assert full.model.distiller.teacher_calls == full.iter == 4
+    logged = full.message_hub.log_scalars
+    for key in ('kd_loss_cls', 'kd_loss_bbox', 'aug_kd_loss_cls',
+                'aug_kd_loss_bbox'):
+        assert f'train/{key}' in logged, key
+    state = torch.load(netaug_kd_runs['full_dir'] / 'epoch_2.pth',
+                       weights_only=False)['state_dict']
+    assert all(k.startswith('detector.') for k in state)
+
+
+def test_netaug_kd_resumes_exactly(netaug_kd_runs):
+    full = dict(netaug_kd_runs['full'].model.state_dict())
+    resumed = dict(netaug_kd_runs['second'].model.state_dict())
+    assert full.keys() == resumed.keys()
+    for key, value in full.items():
+        if value.is_floating_point():
+            assert torch.allclose(value, resumed[key], atol=1e-5), key
+        else:
+            assert torch.equal(value, resumed[key]), key
+    assert netaug_kd_runs['second'].model.distiller.teacher_calls == 2
+
+
+def test_netaug_kd_exports_the_plain_tiny_model(netaug_kd_runs, tmp_path):
+    from mmdet_netaug.apis import build_netaug_model, export_tiny
+    full = netaug_kd_runs['full']
+    checkpoint = str(netaug_kd_runs['full_dir'] / 'epoch_2.pth')
+    cfg = full.cfg
+    # the export needs neither the teacher's config nor its checkpoint
+    cfg.model.distill.teacher_checkpoint = str(tmp_path / 'gone.pth')
+    model = build_netaug_model(cfg, checkpoint)
+    assert model.distiller is None
+    result = export_tiny(cfg, model, str(tmp_path / 'export'),
+                         input_size=(SIZE, SIZE))
+    assert result['max_abs_diff'] == 0
+    run = subprocess.run(
+        [sys.executable, '-c', STOCK_LOAD, result['config'],
+         result['checkpoint']],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert 'STOCK_OK' in run.stdout
+
+
+def test_kd_trains_under_bfloat16_autocast(cards_coco, tmp_path,
+                                          teacher_checkpoint):
+    from conftest import load_tool
+    from mmdet_netaug.engine import cpu_supports_bf16
+    if not cpu_supports_bf16():
+        pytest.skip('this CPU has no native bfloat16 support')
+    torch.set_num_threads(1)
+    cfg = _kd_runner_config('netaug_kd_ssdlite_mbv2_cards.py', cards_coco,
+                            tmp_path, teacher_checkpoint,
+                            **{'train_cfg.max_epochs': 1})
+    load_tool('tools/train.py').enable_amp(cfg)  # what --amp does here
+    runner = Runner.from_cfg(cfg)
+    dtypes = set()
+    runner.model.distiller.teacher.backbone.register_forward_hook(
+        lambda module, args, output: dtypes.add(output[-1].dtype))
+    runner.train()
+    assert dtypes == {torch.bfloat16}
+    logged = runner.message_hub.log_scalars
+    assert torch.isfinite(torch.tensor(
+        logged['train/kd_loss_cls'].current()))
+    assert all(p.dtype == torch.float32
+               for p in runner.model.distiller.teacher.parameters())
