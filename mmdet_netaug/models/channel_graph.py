@@ -149,6 +149,10 @@ class _Tracer(TorchFunctionMode):
         self.desc: Dict[int, Tuple[int, ...]] = {}
         self.alive: List[torch.Tensor] = []  # keeps ids unique while tracing
         self.module_io: Dict[nn.Module, set] = defaultdict(set)
+        #: Sources of dense convolutions (may follow a segmented layout).
+        self.dense_sources: set = set()
+        #: A source that took a segmented layout -> its segments' sources.
+        self.split: Dict[int, Tuple[int, ...]] = {}
 
     # -- descriptors ------------------------------------------------------
     def new_source(self, size: int, name: str, fixed: bool = False) -> int:
@@ -169,7 +173,56 @@ class _Tracer(TorchFunctionMode):
             return None
         return self.desc.get(id(tensor))
 
+    def expand(self, desc: Sequence[int]) -> Tuple[int, ...]:
+        """A descriptor with every split source replaced by its segments."""
+        out = []
+        for s in desc:
+            out.extend(self.expand(self.split[s]) if s in self.split else
+                       (s, ))
+        return tuple(out)
+
+    def follow_layout(self, a: Tuple[int, ...], b: Tuple[int, ...]) -> bool:
+        """Give a dense convolution's output the segmented layout of the
+        tensor it is tied to (e.g. a channel-attention gate computed from a
+        concatenation, multiplied with it): its source is split where the
+        other side's segments end. Possible for a source produced by a
+        dense convolution, not fixed and tied to nothing yet; returns
+        whether the two sides now have the same layout."""
+        if sum(self.size[s] for s in a) != sum(self.size[s] for s in b):
+            return False
+        cuts = set()
+        for desc in (a, b):
+            at = 0
+            for s in desc:
+                at += self.size[s]
+                cuts.add(at)
+        plans = {}
+        for desc in (a, b):
+            at = 0
+            for s in desc:
+                inside = sorted(c - at for c in cuts
+                                if at < c < at + self.size[s])
+                at += self.size[s]
+                if not inside:
+                    continue
+                if (s not in self.dense_sources or s in self.fixed_sources
+                        or any(self.sets.find(o) == self.sets.find(s)
+                               for o in range(len(self.size)) if o != s)):
+                    return False
+                plans[s] = inside
+        for s, inside in plans.items():
+            bounds = [0] + inside + [self.size[s]]
+            self.split[s] = tuple(
+                self.new_source(hi - lo, f'{self.source_name[s]}[{lo}:{hi}]')
+                for lo, hi in zip(bounds, bounds[1:]))
+            self.dense_sources.update(self.split[s])
+        return bool(plans)
+
     def tie(self, a: Sequence[int], b: Sequence[int], where: str) -> None:
+        a, b = self.expand(a), self.expand(b)
+        if ([self.size[s] for s in a] != [self.size[s] for s in b]
+                and self.follow_layout(a, b)):
+            a, b = self.expand(a), self.expand(b)
         sizes_a = [self.size[s] for s in a]
         sizes_b = [self.size[s] for s in b]
         if sizes_a != sizes_b:
@@ -222,6 +275,7 @@ class _Tracer(TorchFunctionMode):
             if out is None:
                 out = self.conv_source[module] = self.new_source(
                     module.out_channels, name)
+                self.dense_sources.add(out)
             return (out, )
         in_per_group = module.in_channels // groups
         out_per_group = module.out_channels // groups
@@ -397,6 +451,8 @@ class ChannelGraph:
         roots: Dict[int, int] = {}  # root source -> group index
         groups: List[ChannelGroup] = []
         for sid in range(len(tracer.size)):
+            if sid in tracer.split:
+                continue  # replaced by its segments
             root = find(sid)
             if root not in roots:
                 roots[root] = len(groups)
@@ -415,7 +471,7 @@ class ChannelGraph:
                 group.sortable = False
 
         def to_groups(desc):
-            return tuple(roots[find(s)] for s in desc)
+            return tuple(roots[find(s)] for s in tracer.expand(desc))
 
         layers: Dict[str, LayerChannels] = {}
         producers = defaultdict(int)
@@ -425,7 +481,8 @@ class ChannelGraph:
             if isinstance(module, nn.Conv2d) and module not in (
                     tracer.depthwise):
                 outputs = to_groups((tracer.conv_source[module], ))
-                producers[outputs[0]] += 1
+                for g in outputs:
+                    producers[g] += 1
                 layer = LayerChannels(name, inputs, outputs)
             else:
                 layer = LayerChannels(name, inputs, inputs,
@@ -461,7 +518,8 @@ class ChannelGraph:
         for module, sources in tracer.module_io.items():
             convs = sum(isinstance(m, nn.Conv2d) for m in module.modules())
             if convs >= 2:
-                boundary.update(roots[find(s)] for s in sources)
+                boundary.update(roots[find(s)]
+                                for s in tracer.expand(sources))
         for group in groups:
             group.inner = not group.fixed and group.index not in boundary
             if not group.inner or producers[group.index] != 1:

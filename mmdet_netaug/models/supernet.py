@@ -66,8 +66,7 @@ class Supernet:
                 dynamic = dynamic_cls.convert_from(module, max_in, max_out)
             else:
                 dynamic = dynamic_cls.convert_from(module, max_in)
-            parent, _, attr = name.rpartition('.')
-            setattr(self.model.get_submodule(parent), attr, dynamic)
+            replace_module(self.model, module, dynamic)
             self.layers[name] = (dynamic, layer)
 
     def tiny_widths(self) -> Widths:
@@ -206,12 +205,20 @@ class Supernet:
             static = copy.deepcopy(self.model)
         finally:
             self.set_tiny()
-        for name, module in list(static.named_modules()):
+        for module in list(static.modules()):
             if isinstance(module, DynamicChannelMixin):
-                parent, _, attr = name.rpartition('.')
-                setattr(static.get_submodule(parent), attr,
-                        module.to_static_op())
+                replace_module(static, module, module.to_static_op())
         return static
+
+
+def replace_module(root: nn.Module, old: nn.Module, new: nn.Module) -> None:
+    """Put ``new`` wherever ``root`` holds ``old``: a layer shared by
+    several parents (e.g. RTMDet's head convolutions, shared across levels
+    with ``share_conv``) stays shared."""
+    for parent in root.modules():
+        for attr, child in list(parent._modules.items()):
+            if child is old:
+                parent._modules[attr] = new
 
 
 def _permute(module: nn.Module, name: str, dim: int, perm: torch.Tensor):

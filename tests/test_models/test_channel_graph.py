@@ -131,3 +131,91 @@ def test_backbone_wrapper_rejects_bad_fields():
     with pytest.raises(ValueError, match='first choice must be 1.0'):
         NetAugBackbone(backbone=dict(type='MobileNetV2'),
                        width_choices=[2.0, 3.0])
+
+
+class _GatedConcatNet(nn.Module):
+    """A CSPNeXt-like block: two branches concatenated, a channel-attention
+    gate computed from the concatenation multiplies it (``x * gate(x)``),
+    a 1x1 convolution fuses it."""
+
+    def __init__(self, tie_gate_to_other=False):
+        super().__init__()
+        self.a = ConvModule(3, 8, 3, padding=1, norm_cfg=dict(type='BN'))
+        self.b = ConvModule(8, 8, 1, norm_cfg=dict(type='BN'))
+        self.fc = nn.Conv2d(16, 16, 1)
+        self.other = nn.Conv2d(3, 16, 1)
+        self.fuse = ConvModule(16, 8, 1, norm_cfg=dict(type='BN'))
+        self.out = nn.Conv2d(8, 5, 1)
+        self.tie_gate_to_other = tie_gate_to_other
+
+    def forward(self, x):
+        a = self.a(x)
+        y = torch.cat([a, self.b(a)], 1)
+        gate = nn.functional.hardsigmoid(
+            self.fc(nn.functional.adaptive_avg_pool2d(y, 1)))
+        if self.tie_gate_to_other:  # the gate's channels are tied already
+            gate = gate + self.other(x)[:, :, :1, :1]
+        return self.out(self.fuse(y * gate))
+
+
+def test_a_gate_over_a_concatenation_takes_its_segments():
+    """RTMDet's channel attention: the gate's 1x1 convolution writes its
+    channels in the concatenation's segmented layout, so the tiny model is
+    the leading slice of every segment and the gate follows them."""
+    from mmdet_netaug.models import Supernet
+    torch.manual_seed(0)
+    model = _GatedConcatNet().eval()
+    graph = _trace(model)
+    fc = graph.layers['fc']
+    assert len(fc.inputs) == 2 and fc.outputs == fc.inputs
+    assert graph.layers['fuse.conv'].inputs == fc.inputs
+    assert not any(graph.groups[g].fixed for g in fc.outputs)
+    x = torch.randn(1, 3, 16, 16)
+    reference = model(x)
+    net = Supernet(model, graph, WidthSpace([1.0, 2.0],
+                                            expand_choices=[1.0, 2.0]))
+    assert torch.equal(model(x), reference)
+    net.set_widths(net.largest_widths())
+    wide = model(x)
+    assert wide.shape == reference.shape and not torch.equal(wide, reference)
+    # the gate's outputs are selected like the concatenation it gates
+    assert torch.equal(model.fc.active_out, model.fuse.conv.active_in)
+    net.set_tiny()
+    exported = net.export()
+    assert exported.fc.weight.shape == (16, 16, 1, 1)
+    assert torch.equal(exported(x), reference)
+
+
+def test_a_gate_whose_channels_are_tied_elsewhere_is_refused():
+    with pytest.raises(UnsupportedModelError,
+                       match=r'laid out as \[8, 8\] with channels laid out '
+                       r'as \[16\]'):
+        _trace(_GatedConcatNet(tie_gate_to_other=True))
+
+
+def _refused_layers():
+    from mmcv.cnn import ConvWS2d
+    from mmcv.ops import DeformConv2dPack, ModulatedDeformConv2dPack
+    return [
+        (lambda: nn.GroupNorm(2, 8), r'4 \(GroupNorm\).*group_norm'),
+        (lambda: nn.LayerNorm([8, 16, 16]), r'4 \(LayerNorm\).*layer_norm'),
+        (lambda: nn.PReLU(8), r'4 \(PReLU\).*prelu'),
+        (lambda: DeformConv2dPack(8, 8, 3, padding=1),
+         r'4 \(DeformConv2dPack\)'),
+        (lambda: ModulatedDeformConv2dPack(8, 8, 3, padding=1),
+         r'4 \(ModulatedDeformConv2dPack\)'),
+        (lambda: ConvWS2d(8, 8, 3, padding=1),
+         'weight-standardised convolutions are not supported'),
+    ]
+
+
+@pytest.mark.parametrize('make, message', _refused_layers(),
+                         ids=['GroupNorm', 'LayerNorm', 'PReLU', 'DeformConv',
+                              'ModulatedDeformConv', 'ConvWS'])
+def test_the_layers_the_readme_lists_as_refused_are_named(make, message):
+    """Every refused layer of the README's list stops the trace with an
+    error naming it (between two widened convolutions)."""
+    model = nn.Sequential(nn.Conv2d(3, 8, 1), nn.BatchNorm2d(8), nn.ReLU(),
+                          nn.Conv2d(8, 8, 1), make(), nn.Conv2d(8, 4, 1))
+    with pytest.raises(UnsupportedModelError, match=message):
+        _trace(model)

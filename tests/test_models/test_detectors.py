@@ -60,6 +60,15 @@ CASES = [
     Case('netaug_yolox_tiny_cards.py', 'yolox_tiny_cards.py', 128,
          ('backbone.backbone.stage4.1.conv1.conv', ),
          r'bbox_head\.multi_level_conv_(cls|reg|obj)\.\d+$', True),
+    # CSPNeXt's channel attention gates a concatenation; the head's
+    # convolutions are shared across levels (share_conv).
+    Case('netaug_rtmdet_tiny_cards.py', 'rtmdet_tiny_cards.py', 128,
+         ('backbone.backbone.stage2.1.short_conv.conv',
+          'bbox_head.cls_convs.0.0.conv'),
+         r'bbox_head\.rtm_(cls|reg)\.\d+$', True),
+    Case('netaug_rtmdet_w025_coco.py', 'rtmdet_w025_coco.py', 128,
+         ('neck.top_down_blocks.0.short_conv.conv', ),
+         r'bbox_head\.rtm_(cls|reg)\.\d+$', True),
 ]
 
 
@@ -229,7 +238,8 @@ def test_sampled_sub_networks_train(case):
 
 
 def _netaug_configs():
-    return sorted(p.name for p in (REPO / 'configs').glob('netaug_*.py'))
+    return sorted(p.name for p in (REPO / 'configs').glob('netaug_*.py')
+                  if not p.name.startswith('netaug_kd_'))
 
 
 @pytest.mark.parametrize('name', _netaug_configs())
@@ -346,3 +356,23 @@ def test_reshaped_per_channel_parameter_keeps_its_channels_fixed(how):
     assert model(x).shape == reference.shape  # the widened model runs
     supernet.set_tiny()
     assert torch.equal(model(x), reference)
+
+
+def test_rtmdet_head_keeps_sharing_its_convolutions():
+    """RTMDet's head shares each convolution across levels, with one
+    BatchNorm per level: widening and export keep one shared layer."""
+    model = build_model('netaug_rtmdet_tiny_cards.py')
+    head = model.detector.bbox_head
+    exported = model.export_plain().bbox_head
+    for convs in ('cls_convs', 'reg_convs'):
+        for i in range(head.stacked_convs):
+            for level in range(1, len(head.prior_generator.strides)):
+                for h in (head, exported):
+                    assert (getattr(h, convs)[level][i].conv is
+                            getattr(h, convs)[0][i].conv)
+                    assert (getattr(h, convs)[level][i].bn is not
+                            getattr(h, convs)[0][i].bn)
+    assert isinstance(head.cls_convs[1][0].conv, DynamicChannelMixin)
+    assert not isinstance(exported.cls_convs[1][0].conv, DynamicChannelMixin)
+    # its assigner looks at the predictions: targets are assigned per pass
+    assert model.target_cache.methods == ()

@@ -3,6 +3,7 @@
 The teachers here are randomly initialised width-1.0 models saved as
 checkpoints (what matters is that they are frozen, line up and run once per
 step, not what they know)."""
+import os.path as osp
 import subprocess
 import sys
 
@@ -320,3 +321,42 @@ def test_kd_trains_under_bfloat16_autocast(cards_coco, tmp_path,
         logged['train/kd_loss_cls'].current()))
     assert all(p.dtype == torch.float32
                for p in runner.model.distiller.teacher.parameters())
+
+
+def _kd_configs():
+    return sorted(p.name for p in (REPO / 'configs').glob('*kd_*.py'))
+
+
+@pytest.mark.parametrize('name', _kd_configs())
+def test_kd_config_adds_only_the_teacher_and_it_lines_up(name):
+    """A KD config is its base config plus the ``distill`` entry (KD only:
+    and the distilling detector type); its teacher's head lines up with the
+    student's (built without checkpoints)."""
+    import re
+
+    from mmdet_netaug.models.distillation import teacher_model_config
+    text = (REPO / 'configs' / name).read_text()
+    base_name = re.search(r"^_base_ = '\./(.+\.py)'", text, re.M).group(1)
+    cfg, base = load_config(name), load_config(base_name)
+    model, base_model = cfg.model.to_dict(), base.model.to_dict()
+    distill = model.pop('distill')
+    if name.startswith('kd_'):
+        assert model.pop('type') == 'DistilledSingleStageDetector'
+        base_model.pop('type')
+        student_cfg = base.model
+    else:
+        assert not distill.get('distill_aug')
+        student_cfg = MODELS.build(base.model).plain_detector_config()
+    assert model == base_model
+    for key in ('train_dataloader', 'val_dataloader', 'train_cfg',
+                'param_scheduler', 'optim_wrapper', 'custom_hooks'):
+        assert cfg.get(key) == base.get(key), key
+    teacher_cfg = distill['teacher_config']
+    if '::' not in teacher_cfg:
+        teacher_cfg = str(REPO / teacher_cfg)
+        assert distill['teacher_checkpoint'].startswith(
+            'work_dirs/' + osp.basename(teacher_cfg)[:-3] + '/')
+    teacher = MODELS.build(teacher_model_config(teacher_cfg))
+    check_heads_line_up(MODELS.build(student_cfg), teacher)
+    assert sum(p.numel() for p in teacher.parameters()) > 2 * sum(
+        p.numel() for p in MODELS.build(student_cfg).parameters())
