@@ -14,13 +14,15 @@ def _initialised(config: str, seed: int, work_dir):
     cfg.work_dir = str(work_dir / config)
     cfg.randomness = dict(seed=seed)
     runner = Runner.from_cfg(cfg)
-    runner._init_model_weights()  # what Runner.train() does first
+    runner.call_hook('before_run')  # what Runner.train() does first
+    runner._init_model_weights()
     return runner.model, torch.get_rng_state()
 
 
 @pytest.mark.parametrize('netaug, plain', [
     ('netaug_ssdlite_mbv2_cards.py', 'ssdlite_mbv2_w035_cards.py'),
     ('netaug_yolov3_mbv2_cards.py', 'yolov3_mbv2_w035_cards.py'),
+    ('netaug_rtmdet_tiny_cards.py', 'rtmdet_tiny_cards.py'),
 ])
 def test_same_seed_same_tiny_weights(netaug, plain, tmp_path):
     model, netaug_rng = _initialised(netaug, 3, tmp_path)
