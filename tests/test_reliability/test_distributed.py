@@ -6,7 +6,8 @@ pass back-propagated under ``no_sync``, the augmented pass's backward
 all-reducing the sum) with ``find_unused_parameters=False``, so DDP
 itself fails the run if a parameter gets no gradient in some step; the
 recording hook checks it too (after the all-reduce, before the optimiser
-step).
+step). The run distils the tiny pass from a frozen teacher (NetAug + KD),
+which must stay out of DDP's parameters and of the checkpoints.
 """
 import json
 import os
@@ -16,6 +17,8 @@ import sys
 
 import pytest
 import torch
+from mmdet.registry import MODELS
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmdet_netaug.engine import setup_cpu_distributed, uses_sync_bn
@@ -45,6 +48,11 @@ def ddp_run(repo, cards_coco, tmp_path_factory):
     work_dir = tmp_path_factory.mktemp('ddp')
     cfg = small_netaug_config(cards_coco, work_dir, train_images=8, val=True)
     cfg.custom_imports['imports'].append('netaug_test_hooks')
+    teacher_config = str(repo / 'configs' / 'ssdlite_mbv2_w100_cards.py')
+    teacher = MODELS.build(Config.fromfile(teacher_config).model)
+    torch.save({'state_dict': teacher.state_dict()}, work_dir / 'teacher.pth')
+    cfg.model.distill = dict(teacher_config=teacher_config,
+                             teacher_checkpoint=str(work_dir / 'teacher.pth'))
     add_recorder(cfg, out_dir=str(work_dir))
     config = work_dir / 'netaug_ddp_cards.py'
     cfg.dump(str(config))
@@ -89,8 +97,9 @@ def test_two_ranks_trained_under_ddp_with_gloo(ddp_run):
         assert record['wrapper'] == 'NetAugDistributedDataParallel'
         assert [r['iter'] for r in record['iterations']] == [0, 1, 2, 3]
         assert all(r['finite'] for r in record['iterations'])
-        assert {'loss_cls', 'aug_loss_cls', 'loss_bbox',
-                'aug_loss_bbox'} <= set(record['iterations'][0]['losses'])
+        assert {'loss_cls', 'aug_loss_cls', 'loss_bbox', 'aug_loss_bbox',
+                'kd_loss_cls', 'kd_loss_bbox'} <= set(
+                    record['iterations'][0]['losses'])
     # each rank saw its own half of the data
     losses = [[r['losses']['loss_cls'] for r in record['iterations']]
               for record in ddp_run['records']]
@@ -128,6 +137,7 @@ def test_tiny_model_is_identical_on_both_ranks(ddp_run):
                        weights_only=False)['state_dict']
     for key in first:
         assert torch.equal(saved[key], first[key]), key
+    assert saved.keys() == first.keys()  # no teacher weights
 
 
 def test_sync_bn_is_refused_for_cpu_distributed_training(cards_coco, tmp_path):
