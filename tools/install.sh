@@ -43,16 +43,27 @@ else
     "$py" -m pip install -q "$torch_spec"
   fi
   # mmcv's setup.py imports pkg_resources and torch: old setuptools, and no
-  # build isolation so that it sees the installed torch.
-  "$py" -m pip install -q "setuptools<70" wheel ninja
+  # build isolation so that it sees the installed torch. torch itself
+  # requires a newer setuptools: the old one is only there for the build
+  # (no conflict warning for that moment) and is replaced right after.
+  "$py" -m pip install -q --no-warn-conflicts "setuptools<70" wheel ninja
   if ! "$py" -c 'from mmcv.ops import nms' 2>/dev/null; then
     echo "[install] mmcv 2.1.0 with ops (compiled once, about 6 minutes on 2 cores; then cached by pip)"
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
       "$py" -m pip install -q --no-build-isolation mmcv==2.1.0
   fi
   echo "[install] mmengine, mmdet, pycocotools, test tools"
-  "$py" -m pip install -q mmengine==0.10.7 mmdet==3.3.0 pycocotools pytest matplotlib
+  "$py" -m pip install -q --no-warn-conflicts mmengine==0.10.7 mmdet==3.3.0 \
+    pycocotools pytest matplotlib
   check || { echo "[install] the stack does not import; see the errors above" >&2; exit 1; }
 fi
-"$py" -m pip install -q --no-deps --no-build-isolation -e "$root"
+# The setuptools torch asks for (mmcv's build needed an older one); below 81,
+# which still ships the pkg_resources that mmengine imports.
+if ! "$py" -m pip check >/dev/null 2>&1; then
+  "$py" -m pip install -q --no-warn-conflicts "setuptools>=77.0.3,<81"
+fi
+"$py" -m pip install -qq --no-deps --no-build-isolation -e "$root"
+if ! conflicts=$("$py" -m pip check 2>&1); then
+  echo "[install] warning: pip check reports: $conflicts" >&2
+fi
 echo "[install] ready: $venv"
