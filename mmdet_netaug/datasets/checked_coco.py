@@ -16,7 +16,6 @@ annotation id and what was done; an image that cannot be decoded raises
 On clean data (e.g. what ``tools/dataset_converters/voc_to_coco.py``
 writes) it gives exactly ``CocoDataset``'s samples.
 """
-import math
 import os.path as osp
 import warnings
 from typing import List, Optional, Tuple, Union
@@ -27,6 +26,8 @@ from mmengine import fileio
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
 from mmdet.registry import DATASETS
+
+from .box_rule import check_box
 
 
 class InvalidBoxWarning(UserWarning):
@@ -187,43 +188,29 @@ class CheckedCocoDataset(CocoDataset):
                 f'{image} has bbox {box!r}; expected [x, y, width, height] '
                 '(4 numbers)') from None
 
-        def record(reason: str, action: str) -> None:
-            self.box_problems.append(
-                (image, ann.get('id'), list(box), reason, action))
-
         if ann.get('category_id') not in self.coco.cats:
-            record(
-                f'category_id {ann.get("category_id")!r} is not among '
-                "the file's categories", 'dropped')
+            self.box_problems.append(
+                (image, ann.get('id'), list(box),
+                 f'category_id {ann.get("category_id")!r} is not among '
+                 "the file's categories", 'dropped'))
             return None
-        if not all(math.isfinite(v) for v in (x, y, w, h)):
-            record('not finite', 'dropped')
-            return None
-        if w <= 0 or h <= 0:
-            record('zero or negative size', 'dropped')
-            return None
-        width, height = img_info['width'], img_info['height']
-        x1, y1 = max(x, 0.0), max(y, 0.0)
-        x2, y2 = min(x + w, float(width)), min(y + h, float(height))
-        if x2 <= x1 or y2 <= y1:
-            record(f'entirely outside the {width}x{height} image', 'dropped')
-            return None
-        clipped = (x1, y1, x2, y2) != (x, y, x + w, y + h)
-        if x2 - x1 < 1 or y2 - y1 < 1:
-            record(
-                'smaller than 1 pixel' +
-                (f' inside the {width}x{height} image' if clipped else ''),
-                'dropped')
-            return None
-        ann = dict(ann)
-        if clipped:
-            ann['bbox'] = [x1, y1, x2 - x1, y2 - y1]
-            record(f'extends outside the {width}x{height} image',
-                   f'clipped to {[round(v, 2) for v in ann["bbox"]]}')
-        if not ann.get('area', 0) > 0:
-            record(f'area is {ann.get("area")!r}', 'kept with area = w * h')
-            ann['area'] = (x2 - x1) * (y2 - y1)
-        return ann
+        checked = check_box(x, y, w, h, img_info['width'],
+                            img_info['height'])
+        reasons, actions = [], []
+        if checked.reason is not None:
+            reasons.append(checked.reason)
+            actions.append(checked.action)
+        if checked.box is not None:
+            ann = dict(ann, bbox=checked.box)
+            if not ann.get('area', 0) > 0:
+                reasons.append(f'area is {ann.get("area")!r}')
+                actions.append('kept with area = w * h')
+                ann['area'] = checked.box[2] * checked.box[3]
+        if reasons:  # one record per box, whatever was wrong with it
+            self.box_problems.append((image, ann.get('id'), list(box),
+                                      '; '.join(reasons),
+                                      ', '.join(actions)))
+        return None if checked.box is None else ann
 
     def _report_box_problems(self) -> None:
         problems = self.box_problems

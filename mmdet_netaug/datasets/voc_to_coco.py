@@ -25,7 +25,9 @@ import os
 import os.path as osp
 import warnings
 import xml.etree.ElementTree as ET
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
+
+from .box_rule import check_box
 
 __all__ = [
     'VOCConversionWarning', 'collect_voc_classes', 'convert_voc_to_coco',
@@ -250,7 +252,7 @@ def collect_voc_classes(voc_root: str, splits: Sequence[str]) -> List[str]:
 
 
 def _resolve_image(img_dir: str, img_id: str, xml_filename: Optional[str],
-                   xml_path: str) -> str:
+                   xml_path: str, files: Sequence[str]) -> str:
     """Find the image file of one annotation.
 
     Uses ``<filename>`` from the XML when that file exists in ``img_dir``,
@@ -262,7 +264,7 @@ def _resolve_image(img_dir: str, img_id: str, xml_filename: Optional[str],
     if xml_filename and osp.isfile(osp.join(img_dir, xml_filename)):
         return xml_filename
     candidates = sorted(
-        f for f in _list_dir(img_dir)
+        f for f in files
         if osp.splitext(f)[0] == img_id and osp.isfile(osp.join(img_dir, f)))
     if len(candidates) == 1:
         return candidates[0]
@@ -273,16 +275,6 @@ def _resolve_image(img_dir: str, img_id: str, xml_filename: Optional[str],
             f'{img_dir}')
     raise ValueError(f'Ambiguous image for annotation {xml_path}: '
                      f'{candidates} in {img_dir} all match id "{img_id}"')
-
-
-_DIR_CACHE: Dict[str, List[str]] = {}
-
-
-def _list_dir(path: str) -> List[str]:
-    """List a directory once per conversion (cached by path)."""
-    if path not in _DIR_CACHE:
-        _DIR_CACHE[path] = os.listdir(path)
-    return _DIR_CACHE[path]
 
 
 def _read_image_size(img_path: str, xml_path: str) -> Tuple[int, int]:
@@ -297,7 +289,9 @@ def _read_image_size(img_path: str, xml_path: str) -> Tuple[int, int]:
 
 def _convert_box(bbox: List[int], width: int, height: int,
                  xml_path: str) -> Optional[List[int]]:
-    """Convert a 1-based VOC box to a clipped COCO ``[x, y, w, h]`` box.
+    """Convert a 1-based VOC box to a COCO ``[x, y, w, h]`` box checked by
+    the rule :class:`CheckedCocoDataset` applies (:func:`check_box`):
+    clipped to the image, or dropped, with a warning naming the file.
 
     Args:
         bbox (list[int]): ``[xmin, ymin, xmax, ymax]`` as in the XML.
@@ -306,32 +300,19 @@ def _convert_box(bbox: List[int], width: int, height: int,
         xml_path (str): Annotation file, for the warning messages.
 
     Returns:
-        list[int] | None: The COCO box, or None if the box is degenerate
-        (a warning says so).
+        list[int] | None: The COCO box, or None when it is dropped.
     """
     # Same convention as mmdet's pascal_voc.py converter: subtract 1 from
     # all corners, then w = x2 - x1, h = y2 - y1.
     x1, y1, x2, y2 = (v - 1 for v in bbox)
-    if x2 <= x1 or y2 <= y1:
+    checked = check_box(x1, y1, x2 - x1, y2 - y1, width, height)
+    if checked.reason is not None:
+        verb = 'dropping' if checked.box is None else 'clipping'
         warnings.warn(
-            f'{xml_path}: dropping box with zero or negative size '
-            f'(xmin, ymin, xmax, ymax)={tuple(bbox)}', VOCConversionWarning)
-        return None
-    cx1, cy1 = min(max(x1, 0), width), min(max(y1, 0), height)
-    cx2, cy2 = min(max(x2, 0), width), min(max(y2, 0), height)
-    if (cx1, cy1, cx2, cy2) != (x1, y1, x2, y2):
-        if cx2 <= cx1 or cy2 <= cy1:
-            warnings.warn(
-                f'{xml_path}: dropping box (xmin, ymin, xmax, ymax)='
-                f'{tuple(bbox)} that lies outside the {width}x{height} '
-                'image', VOCConversionWarning)
-            return None
-        warnings.warn(
-            f'{xml_path}: clipping box (xmin, ymin, xmax, ymax)='
-            f'{tuple(bbox)} to the {width}x{height} image: COCO '
-            f'[x, y, w, h]=[{cx1}, {cy1}, {cx2 - cx1}, {cy2 - cy1}]',
+            f'{xml_path}: {verb} box (xmin, ymin, xmax, ymax)={tuple(bbox)}: '
+            f'{checked.reason}; {checked.action} (COCO [x, y, w, h])',
             VOCConversionWarning)
-    return [cx1, cy1, cx2 - cx1, cy2 - cy1]
+    return checked.box
 
 
 def _make_annotation(ann_id: int, img_id: int, cat_id: int, box: List[int],
@@ -393,14 +374,14 @@ def convert_voc_to_coco(voc_root: str,
         classes = collect_voc_classes(voc_root, [split])
     classes = _check_classes(classes, source='classes argument')
     cat_ids = {name: i for i, name in enumerate(classes, 1)}
-    _DIR_CACHE.pop(img_dir, None)
+    files = os.listdir(img_dir)  # for images found by id, not <filename>
 
     images, annotations = [], []
     for img_idx, img_id in enumerate(read_split_ids(voc_root, split), 1):
         xml_path = osp.join(voc_root, ANNOTATION_DIR, f'{img_id}.xml')
         info = parse_voc_xml(xml_path)
         file_name = _resolve_image(img_dir, img_id, info['filename'],
-                                   xml_path)
+                                   xml_path, files)
         width, height = info['width'], info['height']
         if width <= 0 or height <= 0:
             width, height = _read_image_size(
@@ -418,7 +399,6 @@ def convert_voc_to_coco(voc_root: str,
                     _make_annotation(
                         len(annotations) + 1, img_idx, cat_ids[obj['name']],
                         box, obj['difficult']))
-    _DIR_CACHE.pop(img_dir, None)
     present = {ann['category_id'] for ann in annotations}
     absent = [name for name, i in cat_ids.items() if i not in present]
     if absent:

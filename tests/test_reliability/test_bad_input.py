@@ -235,3 +235,40 @@ def test_unreadable_image_error_reaches_the_training_loop_from_a_worker(
     with pytest.raises(CorruptImageError,
                        match=f'Cannot read image {bad_images["paths"][1]}'):
         next(iter(loader))
+
+
+def test_a_box_with_two_problems_is_counted_once(bad_boxes):
+    """Clipped and without an area: one invalid box, both reasons named."""
+    image = bad_boxes['image']
+    w, h = image['width'], image['height']
+    ann = _write(bad_boxes['root'] / 'twice.json', [image], [
+        dict(id=1, image_id=1, category_id=1, bbox=[w - 20, h - 20, 50, 50],
+             area=0, iscrowd=0)
+    ])
+    with pytest.warns(InvalidBoxWarning) as caught:
+        dataset = _dataset(CheckedCocoDataset, bad_boxes['root'], ann)
+    message = str(caught[0].message)
+    assert '1 invalid boxes (0 dropped, 1 clipped or fixed)' in message
+    assert (f'extends outside the {w}x{h} image; area is 0; clipped to '
+            f'[{float(w - 20)}, {float(h - 20)}, 20.0, 20.0], kept with area '
+            '= w * h') in message
+    assert len(dataset.box_problems) == 1
+    assert dataset.get_data_info(0)['instances'][0]['bbox'] == [
+        w - 20.0, h - 20.0, float(w), float(h)]
+
+
+def test_converter_and_dataset_apply_one_box_rule():
+    """The VOC converter drops and clips what CheckedCocoDataset would."""
+    from mmdet_netaug.datasets.box_rule import check_box
+    from mmdet_netaug.datasets.voc_to_coco import _convert_box
+    cases = [[1, 1, 1, 20], [5, 5, 60, 40], [70, 5, 90, 30], [-4, 3, 20, 20],
+             [10, 10, 80, 60], [64, 10, 65, 20]]
+    for bbox in cases:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            converted = _convert_box(bbox, 64, 48, 'a.xml')
+        x1, y1 = bbox[0] - 1, bbox[1] - 1
+        expected = check_box(float(x1), float(y1), float(bbox[2] - bbox[0]),
+                             float(bbox[3] - bbox[1]), 64, 48)
+        assert converted == expected.box, bbox
+        assert bool(caught) == (expected.reason is not None), bbox
