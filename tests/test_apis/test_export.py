@@ -131,3 +131,46 @@ def test_export_is_checked_before_it_is_written(tmp_path, monkeypatch):
     assert len(_export_files(out)) == 2  # no temporary folder left
     export_tiny(cfg, other, str(out), input_size=(192, 192), force=True)
     assert open(first['checkpoint'], 'rb').read() != written
+
+
+STOCK_LOAD = r'''
+import sys, torch
+from mmengine.config import Config
+from mmdet.registry import MODELS
+from mmdet.utils import register_all_modules
+register_all_modules()
+config, checkpoint, batch = sys.argv[1:4]
+model = MODELS.build(Config.fromfile(config).model).eval()
+state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+model.load_state_dict(state['state_dict'], strict=True)
+images, expected = torch.load(batch, weights_only=True)
+with torch.no_grad():
+    outputs = model._forward(images)
+flat = [t for level in outputs for t in level]
+assert all(torch.equal(a, b) for a, b in zip(flat, expected))
+assert 'mmdet_netaug' not in sys.modules
+print('STOCK_EQUAL', len(flat))
+'''
+
+
+def test_rtmdet_export_loads_strictly_into_stock_mmdet(tmp_path):
+    """RTMDet-tiny: the gated CSPNeXt blocks and the head's shared
+    convolutions export to stock mmdet with equal raw outputs."""
+    torch.manual_seed(0)
+    cfg = load_config('netaug_rtmdet_tiny_cards.py')
+    model = build_netaug_model(cfg)
+    model.init_weights()
+    model.eval()
+    result = export_tiny(cfg, model, str(tmp_path), input_size=(128, 128))
+    assert result['max_abs_diff'] == 0
+    images = torch.randn(1, 3, 128, 128)
+    with torch.no_grad():
+        expected = [t for level in model._forward(images) for t in level]
+    batch = tmp_path / 'batch.pt'
+    torch.save((images, expected), batch)
+    run = subprocess.run(
+        [sys.executable, '-c', STOCK_LOAD, result['config'],
+         result['checkpoint'], str(batch)],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert 'STOCK_EQUAL 6' in run.stdout
