@@ -34,7 +34,11 @@ class NetAugDistributedDataParallel(MMDistributedDataParallel):
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
         module = self.module
-        if (isinstance(module, NetAugDetector)
-                and module.two_backward_passes(optim_wrapper)):
-            return netaug_train_step(self, module, data, optim_wrapper)
+        if isinstance(module, NetAugDetector):
+            widths = module.scheduled_widths()
+            if module.two_backward_passes(optim_wrapper, widths):
+                return netaug_train_step(self, module, data, optim_wrapper,
+                                         widths)
+        # one forward of both losses (mode='loss' takes the schedule's
+        # sub-network), one backward: mmengine's step
         return super().train_step(data, optim_wrapper)

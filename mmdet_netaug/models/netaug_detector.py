@@ -21,6 +21,10 @@ from .distillation import (Distiller, TeacherMixin, distill_options,
                            losses_and_outputs)
 from .netaug_backbone import NetAugBackbone
 from .supernet import Supernet, Widths
+
+#: ``aug_widths`` default: the sub-network the schedule (NetAugHook) chose
+#: for the current training step.
+SCHEDULED = 'scheduled'
 from .target_reuse import TargetCache, reusable_target_methods
 
 
@@ -124,9 +128,6 @@ class NetAugDetector(TeacherMixin, BaseDetector):
         self.aug_loss_weight = float(aug_loss_weight)
         self.check_finite = check_finite
         self.separate_backward = bool(separate_backward)
-        #: The part of the NetAug loss that :meth:`loss` computes: ``'both'``,
-        #: or ``'tiny'`` and then ``'aug'`` (set by :func:`netaug_train_step`).
-        self.loss_pass = 'both'
         methods = (reusable_target_methods(built.bbox_head)
                    if reuse_targets else ())
         self.target_cache = TargetCache(built.bbox_head, methods)
@@ -145,11 +146,9 @@ class NetAugDetector(TeacherMixin, BaseDetector):
                 'trained twice per step at twice the cost. Give a choice '
                 'above 1.0 (e.g. the defaults [1.0, 1.8, 2.6] and '
                 '[1.0, 1.6, 2.2, 2.8]), or train the plain config')
-        #: Widths of the augmented sub-network of the next training step;
-        #: set by NetAugHook (None: no augmented pass).
-        self.aug_widths: Optional[Widths] = None
-        #: Whether a NetAugHook drives this model (checked in training).
-        self.driven_by_hook = False
+        #: What chooses each step's augmented sub-network: the NetAugHook
+        #: that drives this model (:meth:`use_schedule`); None until then.
+        self.schedule = None
         self._register_load_state_dict_pre_hook(self._accept_plain_keys)
 
     def _accept_plain_keys(self, state_dict, prefix, *args) -> None:
@@ -283,53 +282,101 @@ class NetAugDetector(TeacherMixin, BaseDetector):
         return restored
 
     # -- training ---------------------------------------------------------
-    def augments(self) -> bool:
-        """Whether this step has an augmented pass."""
-        return self.aug_widths is not None and self.aug_loss_weight > 0
+    def use_schedule(self, schedule) -> None:
+        """Let ``schedule`` (a :class:`~mmdet_netaug.engine.NetAugHook`, or
+        anything with ``current_widths()``) choose the augmented
+        sub-network of every training step. NetAugHook calls it once,
+        before the run."""
+        if not callable(getattr(schedule, 'current_widths', None)):
+            raise TypeError('NetAugDetector.use_schedule: expected an object '
+                            'with current_widths() (NetAugHook), got '
+                            f'{type(schedule).__name__}')
+        self.schedule = schedule
 
-    def two_backward_passes(self, optim_wrapper: OptimWrapper) -> bool:
-        """Whether this step takes :func:`netaug_train_step`: with
-        ``separate_backward``, an augmented pass and one
-        :class:`~mmengine.optim.OptimWrapper` (not, e.g., an
-        ``OptimWrapperDict``); otherwise mmengine's ``train_step`` runs
-        (one backward of what :meth:`loss` returns)."""
-        return (self.separate_backward and self.augments()
-                and hasattr(optim_wrapper, '_inner_count'))
-
-    def train_step(self, data: Union[dict, tuple, list],
-                   optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
-        """One NetAug step: :func:`netaug_train_step`, or mmengine's
-        (see :meth:`two_backward_passes`)."""
-        if not self.two_backward_passes(optim_wrapper):
-            return super().train_step(data, optim_wrapper)
-        return netaug_train_step(self, self, data, optim_wrapper)
-
-    def loss(self, batch_inputs: Tensor,
-             batch_data_samples: SampleList) -> Union[dict, list]:
-        """The tiny model's losses plus the weighted losses of the augmented
-        sub-network (prefixed ``aug_``). ``loss_pass`` 'tiny' or 'aug'
-        computes one part only (the two backward passes of
-        :func:`netaug_train_step`); 'both' computes them in one forward, so
-        that any model wrapper's ``train_step`` trains NetAug correctly."""
-        if not self.driven_by_hook:
+    def scheduled_widths(self) -> Optional[Widths]:
+        """The augmented sub-network of the current training step, as the
+        schedule chose it (None: no augmented pass in this step)."""
+        if self.schedule is None:
             raise RuntimeError(
                 'NetAugDetector is training without NetAugHook: add '
                 "custom_hooks = [dict(type='NetAugHook')] to the config (it "
-                'chooses the augmented sub-network of every step)')
-        if self.loss_pass not in ('both', 'tiny', 'aug'):
-            raise ValueError("NetAugDetector: loss_pass must be 'both', "
-                             f"'tiny' or 'aug', got {self.loss_pass!r}")
-        augment = self.augments()
+                'chooses the augmented sub-network of every step), or pass '
+                'aug_widths to loss() / train_step() explicitly')
+        return self.schedule.current_widths()
+
+    def _resolve_widths(self, aug_widths) -> Optional[Widths]:
+        widths = (self.scheduled_widths() if aug_widths == SCHEDULED else
+                  aug_widths)
+        return widths if self.aug_loss_weight > 0 else None
+
+    def two_backward_passes(self, optim_wrapper: OptimWrapper,
+                            aug_widths: Optional[Widths]) -> bool:
+        """Whether a step with these augmented widths takes
+        :func:`netaug_train_step`: with ``separate_backward``, an augmented
+        pass and one :class:`~mmengine.optim.OptimWrapper` (not, e.g., an
+        ``OptimWrapperDict``); otherwise one backward of what :meth:`loss`
+        returns, as in mmengine."""
+        return (self.separate_backward and aug_widths is not None
+                and self.aug_loss_weight > 0
+                and hasattr(optim_wrapper, '_inner_count'))
+
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper,
+                   aug_widths=SCHEDULED) -> Dict[str, Tensor]:
+        """One NetAug step with the augmented sub-network ``aug_widths``
+        (default: the schedule's for this step; None: the tiny model only):
+        :func:`netaug_train_step`, or one backward of the summed loss (see
+        :meth:`two_backward_passes`)."""
+        widths = self._resolve_widths(aug_widths)
+        if self.two_backward_passes(optim_wrapper, widths):
+            return netaug_train_step(self, self, data, optim_wrapper, widths)
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(dict(data, aug_widths=widths),
+                                       mode='loss')
+        parsed, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(parsed)
+        return log_vars
+
+    def forward(self, inputs: Tensor, data_samples: OptSampleList = None,
+                mode: str = 'tensor', **loss_options):
+        """mmdet's forward; in ``'loss'`` mode it takes :meth:`loss`'s
+        ``aug_widths`` and ``part`` (what :func:`netaug_train_step` asks
+        for explicitly)."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples, **loss_options)
+        if loss_options:
+            raise TypeError(f'NetAugDetector.forward: {sorted(loss_options)} '
+                            "only apply to mode='loss'")
+        return super().forward(inputs, data_samples, mode)
+
+    def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+             aug_widths=SCHEDULED, part: str = 'both') -> Union[dict, list]:
+        """The tiny model's losses plus the weighted losses of the augmented
+        sub-network ``aug_widths`` (prefixed ``aug_``; default: the
+        schedule's sub-network for this step; None: none).
+
+        Args:
+            part (str): ``'both'`` computes both in one forward, so that any
+                model wrapper's ``train_step`` trains NetAug correctly;
+                ``'tiny'`` or ``'aug'`` one of them (the two backward passes
+                of :func:`netaug_train_step`).
+        """
+        if part not in ('both', 'tiny', 'aug'):
+            raise ValueError("NetAugDetector.loss: part must be 'both', "
+                             f"'tiny' or 'aug', got {part!r}")
+        widths = self._resolve_widths(aug_widths)
+        augment = widths is not None
         cache = self.target_cache
         losses = {}
-        if self.loss_pass != 'aug':
+        if part != 'aug':
             self.supernet.set_tiny()
             with cache.recording() if augment else nullcontext():
                 losses = self._pass_losses(batch_inputs, batch_data_samples,
                                            self.distiller is not None)
             self._check_finite(losses, 'the tiny model')
-        if augment and self.loss_pass != 'tiny':
-            self.supernet.set_widths(self.aug_widths)
+        if augment and part != 'tiny':
+            self.supernet.set_widths(widths)
             distil = (self.distiller is not None
                       and self.distiller.options['distill_aug'])
             try:
@@ -339,7 +386,7 @@ class NetAugDetector(TeacherMixin, BaseDetector):
             finally:
                 self.supernet.set_tiny()
             self._check_finite(aug, 'the augmented sub-network with group '
-                               f'widths {list(self.aug_widths)}')
+                               f'widths {list(widths)}')
             losses.update(
                 rename_loss_dict(
                     'aug_', reweight_loss_dict(aug, self.aug_loss_weight)))
@@ -433,7 +480,8 @@ def _to_dict(cfg):
 
 def netaug_train_step(model: nn.Module, detector: NetAugDetector,
                       data: Union[dict, tuple, list],
-                      optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+                      optim_wrapper: OptimWrapper,
+                      aug_widths: Widths) -> Dict[str, Tensor]:
     """One training step of ``L(tiny) + alpha * L(aug)`` with two backward
     passes: the tiny model's forward and backward, then the augmented
     sub-network's forward and backward, then the optimiser step.
@@ -456,29 +504,25 @@ def netaug_train_step(model: nn.Module, detector: NetAugDetector,
         detector (NetAugDetector): The NetAug detector.
         data (dict | tuple | list): A batch from the dataloader.
         optim_wrapper (OptimWrapper): The optimiser wrapper.
+        aug_widths (tuple[int]): The augmented sub-network of this step.
 
     Returns:
         dict[str, Tensor]: The log variables: ``loss`` (the sum), the tiny
         model's losses and the ``aug_`` losses, as mmengine's path logs them.
     """
     no_sync = getattr(model, 'no_sync', nullcontext)
-    try:
-        detector.loss_pass = 'tiny'
-        with no_sync(), optim_wrapper.optim_context(model):
-            data = detector.data_preprocessor(data, True)
-            losses = model._run_forward(data, mode='loss')
-        parsed, tiny_log = detector.parse_losses(losses)
-        with no_sync():
-            optim_wrapper.backward(optim_wrapper.scale_loss(parsed))
-        # one optimiser step in two backward passes: mmengine counts the
-        # step (for gradient accumulation and loss scaling) in the second
-        optim_wrapper._inner_count -= 1
-        del losses, parsed
-        detector.loss_pass = 'aug'
-        with optim_wrapper.optim_context(model):
-            losses = model._run_forward(data, mode='loss')
-    finally:
-        detector.loss_pass = 'both'
+    with no_sync(), optim_wrapper.optim_context(model):
+        data = detector.data_preprocessor(data, True)
+        losses = model._run_forward(
+            dict(data, aug_widths=aug_widths, part='tiny'), mode='loss')
+    parsed, tiny_log = detector.parse_losses(losses)
+    with no_sync():
+        optim_wrapper.backward(optim_wrapper.scale_loss(parsed))
+    uncount_backward(optim_wrapper)
+    del losses, parsed
+    with optim_wrapper.optim_context(model):
+        losses = model._run_forward(
+            dict(data, aug_widths=aug_widths, part='aug'), mode='loss')
     parsed, aug_log = detector.parse_losses(losses)
     optim_wrapper.update_params(parsed)
     log_vars = OrderedDict(
@@ -487,3 +531,16 @@ def netaug_train_step(model: nn.Module, detector: NetAugDetector,
         log_vars.update((k, v.detach()) for k, v in part.items()
                         if k != 'loss')
     return log_vars
+
+
+def uncount_backward(optim_wrapper: OptimWrapper) -> None:
+    """Make a backward pass not count as a step of ``optim_wrapper``.
+
+    mmengine's ``OptimWrapper.backward`` counts every call as one step
+    (``_inner_count``, which drives gradient accumulation and AMP's loss
+    scaling), and it has no public way to back-propagate a second loss
+    into the same step. NetAug's step back-propagates the tiny loss, then
+    the augmented one through ``update_params``: the first is uncounted
+    here, so that the step counts once (tested with gradient accumulation
+    in tests/test_models/test_separate_backward.py)."""
+    optim_wrapper._inner_count -= 1

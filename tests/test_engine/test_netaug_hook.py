@@ -21,7 +21,7 @@ class RecordSubnetsHook(Hook):
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         model = runner.model.module if hasattr(runner.model,
                                                'module') else runner.model
-        self.widths.append(model.aug_widths)
+        self.widths.append(model.scheduled_widths())
 
 
 def _netaug_hook(runner) -> NetAugHook:

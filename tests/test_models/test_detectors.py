@@ -206,14 +206,12 @@ def test_sampled_sub_networks_train(case):
     hook = head.register_forward_hook(lambda m, args, out: shapes.append(
         [tuple(t.shape) for t in tree_flatten(out)[0]]))
     model.train()
-    model.driven_by_hook = True
     try:
         for widths in candidates:
             assert widths != supernet.tiny_widths()
-            model.aug_widths = widths
             model.zero_grad(set_to_none=True)
             shapes.clear()
-            losses = model.loss(images, samples)
+            losses = model.loss(images, samples, aug_widths=widths)
             assert any(k.startswith('aug_') for k in losses)
             total = sum(tree_flatten(
                 [v for k, v in losses.items() if 'loss' in k])[0])
@@ -233,8 +231,6 @@ def test_sampled_sub_networks_train(case):
     finally:
         hook.remove()
         model.zero_grad(set_to_none=True)
-        model.aug_widths = None
-        model.driven_by_hook = False
 
 
 def _netaug_configs():
@@ -310,9 +306,8 @@ def test_sync_batchnorm_detector_converts_and_trains():
         torch.equal(a, b)
         for a, b in zip(_outputs(exported, images), reference))
     model.train()
-    model.driven_by_hook = True
-    model.aug_widths = model.supernet.largest_widths()
-    losses = model.loss(images, samples)
+    losses = model.loss(images, samples,
+                        aug_widths=model.supernet.largest_widths())
     assert all(torch.isfinite(v).all() for v in tree_flatten(losses)[0])
 
 

@@ -9,9 +9,19 @@ from mmdet_netaug.models import permute_optimizer_state
 from mmdet_netaug.ops import DynamicChannelMixin, DynamicConv2d
 
 
+class FixedSchedule:
+    """Chooses the same augmented sub-network at every step (what
+    NetAugHook does per step, for tests that call ``loss`` directly)."""
+
+    def __init__(self, widths):
+        self.widths = widths
+
+    def current_widths(self):
+        return self.widths
+
+
 def _driven(model, widths):
-    model.driven_by_hook = True
-    model.aug_widths = widths
+    model.use_schedule(FixedSchedule(widths))
     return model
 
 
@@ -82,7 +92,7 @@ def test_alpha_scales_the_augmented_loss_and_both_are_logged():
     full = model.loss(images, samples)
     assert torch.allclose(_sum(half, 'aug_') * 2, _sum(full, 'aug_'))
     assert torch.allclose(_sum(half), _sum(full))  # the tiny loss
-    model.aug_widths = None  # NetAug switched off: tiny loss only
+    model.schedule.widths = None  # NetAug switched off: tiny loss only
     assert not any(k.startswith('aug_') for k in model.loss(images, samples))
 
 
@@ -175,3 +185,29 @@ def test_an_averaged_copy_follows_the_sorting():
     for (name, a), b in zip(model.state_dict().items(),
                             ema.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_each_pass_is_asked_for_explicitly():
+    """The tiny and the augmented pass are arguments of the loss, also
+    through forward(mode='loss'); nothing else takes them."""
+    torch.manual_seed(0)
+    model = build_model()
+    widths = model.supernet.sample(random.Random(3))
+    images, samples = fake_batch()
+    model.eval()  # fixed BN statistics: the passes are comparable
+    both = model(images, samples, mode='loss', aug_widths=widths)
+    tiny = model(images, samples, mode='loss', aug_widths=widths,
+                 part='tiny')
+    aug = model.loss(images, samples, aug_widths=widths, part='aug')
+    assert set(both) == set(tiny) | set(aug)
+    assert not set(tiny) & set(aug)
+    for key in both:
+        expected = (tiny if key in tiny else aug)[key]
+        assert torch.allclose(_sum({'loss': both[key]}),
+                              _sum({'loss': expected}))
+    with pytest.raises(ValueError, match="part must be"):
+        model.loss(images, samples, aug_widths=widths, part='wide')
+    with pytest.raises(TypeError, match="only apply to mode='loss'"):
+        model(images, samples, mode='tensor', part='tiny')
+    with pytest.raises(TypeError, match='current_widths'):
+        model.use_schedule(object())

@@ -16,7 +16,6 @@ from conftest import build_model, fake_batch
 def model():
     torch.manual_seed(0)
     built = build_model()
-    built.driven_by_hook = True
     built.train()
     return built
 
@@ -41,8 +40,9 @@ def _train(model, separate: bool, steps: int, accumulate: int = 1):
                                  accumulative_counts=accumulate)
     logs = []
     for step in range(steps):
-        model.aug_widths = model.supernet.sample(random.Random(step))
-        logs.append(model.train_step(_data(step), optim_wrapper))
+        widths = model.supernet.sample(random.Random(step))
+        logs.append(model.train_step(_data(step), optim_wrapper,
+                                     aug_widths=widths))
     return model, optim_wrapper, logs
 
 
@@ -73,12 +73,10 @@ def test_two_backward_passes_make_the_one_backward_step(model, accumulate):
 
 def test_steps_without_an_augmented_pass_take_mmengines_path(model):
     model = copy.deepcopy(model)
-    model.aug_widths = None
     optim_wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
-    log_vars = model.train_step(_data(0), optim_wrapper)
+    log_vars = model.train_step(_data(0), optim_wrapper, aug_widths=None)
     assert optim_wrapper.inner_count == 1
     assert not any(k.startswith('aug_') for k in log_vars)
-    assert model.loss_pass == 'both'
 
 
 class _Box:
@@ -114,11 +112,10 @@ class _SavedBytes:
 def _peak_saved_bytes(model, separate: bool, widths) -> int:
     model = copy.deepcopy(model)
     model.separate_backward = separate
-    model.aug_widths = widths
     optim_wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
     saved = _SavedBytes()
     with torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack):
-        model.train_step(_data(0), optim_wrapper)
+        model.train_step(_data(0), optim_wrapper, aug_widths=widths)
     assert saved.live == 0
     return saved.peak
 

@@ -22,8 +22,8 @@ class RecordTrainingHook(Hook):
     gradient all-reduce, before ``zero_grad``), the trainable parameters
     without a gradient or with a non-finite one.
 
-    It runs after ``NetAugHook`` (lower priority), so ``aug_widths`` is the
-    sub-network of the coming step.
+    It runs after ``NetAugHook`` (lower priority), so the scheduled widths
+    are the sub-network of the coming step.
 
     Args:
         out_dir (str, optional): Where to write ``rank{r}_record.json`` and
@@ -67,7 +67,7 @@ class RecordTrainingHook(Hook):
         runner.optim_wrapper.optimizer.register_step_pre_hook(check)
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        widths = self._model(runner).aug_widths
+        widths = self._model(runner).scheduled_widths()
         self.iterations.append(
             dict(iter=runner.iter,
                  epoch=runner.epoch,

@@ -165,7 +165,6 @@ def build_model(cfg: Config, role: str, checkpoint: Optional[str] = None
         model = build_netaug_model(cfg, checkpoint)
         if checkpoint is None:
             model.init_weights()
-        model.driven_by_hook = True  # this script plays NetAugHook's part
     else:
         model = MODELS.build(cfg.model)
         if isinstance(model, NetAugDetector):
@@ -188,9 +187,12 @@ def train_step(model, optim_wrapper, batch: dict, role: str, step: int,
     sampling first for the NetAug model): ``model.train_step`` runs the data
     preprocessor, the loss, backward and the optimiser step. Returns the
     total loss."""
-    if role == 'netaug':
-        model.aug_widths = aug_widths(model, seed, step, width_aug)
-    log_vars = model.train_step(batch, optim_wrapper)
+    if role == 'netaug':  # the sub-network NetAugHook would choose
+        log_vars = model.train_step(
+            batch, optim_wrapper,
+            aug_widths=aug_widths(model, seed, step, width_aug))
+    else:
+        log_vars = model.train_step(batch, optim_wrapper)
     return log_vars['loss']
 
 

@@ -90,6 +90,7 @@ class NetAugHook(Hook):
         self.seed = seed
         self.bn_stale = False
         self._calibration_loader = None
+        self._widths = None
 
     # -- helpers ----------------------------------------------------------
     @staticmethod
@@ -130,7 +131,7 @@ class NetAugHook(Hook):
                 "(a config that inherits a NetAug config already has it: "
                 "do not add dict(type='NetAugHook') again)")
         model = self.netaug_model(runner)
-        model.driven_by_hook = True
+        model.use_schedule(self)
         # A single-process Runner reverts every SyncBatchNorm to a plain
         # BatchNorm (DynamicSyncBatchNorm included): put the dynamic ones
         # back (without a process group they compute plain BatchNorm).
@@ -174,10 +175,16 @@ class NetAugHook(Hook):
     def before_train_iter(self, runner: Runner, batch_idx: int,
                           data_batch=None) -> None:
         model = self.netaug_model(runner)
-        model.aug_widths = (self.sample_widths_at(
-            model, runner.iter, runner.max_iters)
-                            if self.netaug_active(runner) else None)
+        self._widths = (self.sample_widths_at(model, runner.iter,
+                                              runner.max_iters)
+                        if self.netaug_active(runner) else None)
         self.bn_stale = True
+
+    def current_widths(self):
+        """The augmented sub-network of the current training step (None:
+        no augmented pass); the model asks for it
+        (:meth:`NetAugDetector.scheduled_widths`)."""
+        return self._widths
 
     def after_train_iter(self, runner: Runner, batch_idx: int,
                          data_batch=None, outputs=None) -> None:
