@@ -175,11 +175,15 @@ def check_heads_line_up(student: nn.Module, teacher: nn.Module) -> None:
     """Refuse a teacher whose head outputs do not line up with the
     student's, naming what differs."""
     s_head, t_head = student.bbox_head, teacher.bbox_head
-    if not isinstance(s_head, (AnchorHead, YOLOV3Head)):
+    anchors = hasattr(getattr(s_head, 'prior_generator', None),
+                      'base_anchors')
+    if not (isinstance(s_head, YOLOV3Head) or
+            (isinstance(s_head, AnchorHead) and anchors)):
         raise TeacherMismatchError(
-            f'distillation supports anchor heads (SSDHead, RetinaHead, ...) '
-            f'and YOLOV3Head; the student\'s head is a '
-            f'{type(s_head).__name__}')
+            'distillation supports anchor heads with anchor boxes (SSDHead, '
+            'RetinaHead, ...) and YOLOV3Head; the student\'s head is a '
+            f'{type(s_head).__name__} (its priors: '
+            f'{type(getattr(s_head, "prior_generator", None)).__name__})')
     if type(s_head) is not type(t_head):
         raise TeacherMismatchError(
             f'head type: the teacher has a {type(t_head).__name__}, the '

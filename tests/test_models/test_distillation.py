@@ -106,6 +106,15 @@ def test_a_teacher_that_does_not_line_up_is_refused(teacher, overrides,
         check_heads_line_up(student, _built(teacher, **overrides))
 
 
+@pytest.mark.parametrize('config', ['rtmdet_tiny_cards.py',
+                                    'yolox_tiny_cards.py'])
+def test_heads_without_anchor_boxes_are_refused(config):
+    model = _built(config)
+    with pytest.raises(TeacherMismatchError,
+                       match=f'{type(model.bbox_head).__name__}'):
+        check_heads_line_up(model, model)
+
+
 def test_config_errors_name_the_field(teacher_checkpoint, tmp_path):
     cfg = load_config('kd_ssdlite_mbv2_cards.py')
     distill = cfg.model.distill
