@@ -28,6 +28,11 @@
 # default suite. Pairs: NetAug + KD against KD and against NetAug, KD
 # against plain, NetAug against plain.
 #
+# SUITE=walltime runs the equal-cost arm on CPU: NetAug (30 epochs) against
+# plain trained as long in wall time (72 epochs,
+# configs/ssdlite_mbv2_w035_cards_224_72e.py), SEEDS default 0 1 2; the
+# NetAug runs are those of the default suite.
+#
 # Environment: PYTHON (default: python), SEEDS (default: 0 1 2 3 4), JOBS,
 # WORK_DIR (default: work_dirs/evidence), CARDS (the VOC-style cards folder,
 # default ../shared/data/cards; on an offline GPU host copy it into the
@@ -87,6 +92,19 @@ if [ "$suite" = kd ]; then
     $c/netaug_ssdlite_mbv2_cards$size.py $c/ssdlite_mbv2_w035_cards$size.py \
     --seeds $seeds --work-dir "$out" --out "$out/kd_results.json" \
     --plot "$out/kd_curves.png" "${jobs[@]}" "$@"
+fi
+if [ "$suite" = walltime ]; then
+  out="$work/$device"
+  if [ -d "docs/evidence/$device" ] && [ ! -d "$out" ]; then
+    mkdir -p "$out" && cp -r "docs/evidence/$device/." "$out/"
+  fi
+  # shellcheck disable=SC2086  # SEEDS is a list
+  exec "$python" tools/analysis_tools/compare_accuracy.py --pairs \
+    configs/netaug_ssdlite_mbv2_cards_224.py \
+    configs/ssdlite_mbv2_w035_cards_224_72e.py \
+    --seeds ${SEEDS:-0 1 2} --work-dir "$out" \
+    --out "$out/walltime_results.json" --plot "$out/walltime_curves.png" \
+    --batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2 "$@"
 fi
 if [ "$device" = cuda ]; then
   pairs=(configs/netaug_ssdlite_mbv2_cards.py configs/ssdlite_mbv2_w035_cards.py
