@@ -22,6 +22,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from ..utils.records import read_json
+
 __all__ = [
     'SYNTHETIC_CLASSES', 'DEFAULT_NUM_TRAIN', 'DEFAULT_NUM_VAL',
     'DEFAULT_IMAGE_SIZE', 'make_synthetic_coco', 'is_complete_synthetic_coco'
@@ -207,15 +209,6 @@ def _params(num_train: int, num_val: int, image_size: Tuple[int, int],
         classes=list(SYNTHETIC_CLASSES))
 
 
-def _read_json(path: str) -> Optional[dict]:
-    """Load a JSON file, or None if it is missing or unreadable."""
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def is_complete_synthetic_coco(out_dir: str, params: dict) -> bool:
     """Whether ``out_dir`` holds a complete dataset made with ``params``.
 
@@ -227,11 +220,11 @@ def is_complete_synthetic_coco(out_dir: str, params: dict) -> bool:
         bool: True if ``meta.json`` matches ``params`` and both annotation
         files and every image they list exist.
     """
-    meta = _read_json(osp.join(out_dir, 'meta.json'))
+    meta = read_json(osp.join(out_dir, 'meta.json'))
     if meta is None or meta.get('params') != params:
         return False
     for split in SPLITS:
-        coco = _read_json(osp.join(out_dir, 'annotations', f'{split}.json'))
+        coco = read_json(osp.join(out_dir, 'annotations', f'{split}.json'))
         if coco is None or len(coco.get('images', [])) != params[
                 f'num_{split}']:
             return False
@@ -285,7 +278,7 @@ def make_synthetic_coco(out_dir: str,
     params = _params(num_train, num_val, image_size, int(seed))
     meta_file = osp.join(out_dir, 'meta.json')
     if is_complete_synthetic_coco(out_dir, params):
-        meta = _read_json(meta_file)
+        meta = read_json(meta_file)
         return dict(meta, generated=False)
 
     # Invalidate first, so an interrupted run is never taken as complete.

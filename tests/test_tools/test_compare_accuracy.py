@@ -1,4 +1,5 @@
-"""Tests of tools/analysis_tools/compare_accuracy.py without training: the
+"""Tests of the comparison package (mmdet_netaug.comparison) and its command
+line, tools/analysis_tools/compare_accuracy.py, without training: the
 holdout split (on the real cards train split), the run options, reading
 mmengine's scalars.json, the statistics, the report and the plot."""
 import json
@@ -18,7 +19,14 @@ PLAIN = 'configs/ssdlite_mbv2_w035_cards.py'
 
 @pytest.fixture(scope='module')
 def tool():
-    return load_tool('tools/analysis_tools/compare_accuracy.py')
+    """The package's functions, and the command line's parse_args/main."""
+    from types import SimpleNamespace
+
+    from mmdet_netaug import comparison
+    cli = load_tool('tools/analysis_tools/compare_accuracy.py')
+    return SimpleNamespace(**{k: getattr(comparison, k)
+                              for k in comparison.__all__},
+                           parse_args=cli.parse_args, main=cli.main)
 
 
 def test_holdout_mask(tool):

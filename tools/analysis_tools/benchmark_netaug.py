@@ -35,9 +35,7 @@ numbers as JSON.
 import argparse
 import copy
 import json
-import os
 import os.path as osp
-import platform
 import re
 import resource
 import statistics
@@ -62,6 +60,7 @@ from mmdet_netaug.apis import (build_netaug_model, flatten_outputs,
                                model_complexity)
 from mmdet_netaug.engine.hooks import sample_widths
 from mmdet_netaug.models import NetAugDetector
+from mmdet_netaug.utils.records import cpu_model, write_json
 
 ROLES = ('netaug', 'plain')
 
@@ -580,8 +579,7 @@ def run(args: argparse.Namespace) -> dict:
     if device == 'cuda':
         device_name = torch.cuda.get_device_name()
     else:
-        device_name = platform.processor() or platform.machine()
-        device_name = (f'cpu ({_cpu_model() or device_name}, '
+        device_name = (f'cpu ({cpu_model()}, '
                        f'{torch.get_num_threads()} thread(s))')
     parity_ok = bool(inference['params_equal'] and inference['flops_equal']
                      and strict_load)
@@ -618,15 +616,6 @@ def _finite(value: float) -> bool:
     return value == value and abs(value) != float('inf')
 
 
-def _cpu_model() -> Optional[str]:
-    try:
-        with open('/proc/cpuinfo') as f:
-            match = re.search(r'^model name\s*:\s*(.+)$', f.read(), re.M)
-        return match.group(1).strip() if match else None
-    except OSError:
-        return None
-
-
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     if args.memory_worker:
@@ -635,10 +624,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     result = run(args)
     print(format_table(result))
     if args.out:
-        out_dir = osp.dirname(osp.abspath(args.out))
-        os.makedirs(out_dir, exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2, default=str)
+        write_json(args.out, result, default=str)
     if args.check and not (result['parity_ok']
                            and result['inference']['max_abs_diff'] == 0):
         raise SystemExit('inference parity check failed (see the table)')

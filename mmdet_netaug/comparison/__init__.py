@@ -1,0 +1,27 @@
+"""Paired accuracy comparisons (``tools/analysis_tools/compare_accuracy.py``
+is their command line): planning the runs, running them resumably, reading
+their logs, the statistics and the report."""
+from .constants import (DEFAULT_KEYS, DEFAULT_SEEDS, DONE_FILE,
+                        HOLDOUT_TRAIN_NAME, HOLDOUT_VAL_NAME, LOG_FILE,
+                        METRICS, ROLE_TITLES, ROLES, RUN_FILE)
+from .planning import (Run, config_name, find_seeds, holdout_mask,
+                       holdout_options, pairs_of, parse_cfg_options,
+                       plan_runs, root_of, schedule_options, split_holdout,
+                       val_ann_file)
+from .report import format_report, plot_curves, report_header, role_titles
+from .results import (last_fifth_change, mean_std, paired_difference,
+                      read_train_loss, read_val_metrics, summarize,
+                      summarize_run)
+from .running import Launcher, run_state, train_all
+
+__all__ = [
+    'DEFAULT_KEYS', 'DEFAULT_SEEDS', 'DONE_FILE', 'HOLDOUT_TRAIN_NAME',
+    'HOLDOUT_VAL_NAME', 'LOG_FILE', 'METRICS', 'ROLE_TITLES', 'ROLES',
+    'RUN_FILE', 'Launcher', 'Run', 'config_name', 'find_seeds',
+    'format_report', 'holdout_mask', 'holdout_options', 'last_fifth_change',
+    'mean_std', 'paired_difference', 'pairs_of', 'parse_cfg_options',
+    'plan_runs', 'plot_curves', 'read_train_loss', 'read_val_metrics',
+    'report_header', 'role_titles', 'root_of', 'run_state',
+    'schedule_options', 'split_holdout', 'summarize', 'summarize_run',
+    'train_all', 'val_ann_file'
+]

@@ -1,0 +1,12 @@
+"""Names shared by the comparison's planning, running, results and report."""
+
+
+ROLES = ('netaug', 'plain')
+ROLE_TITLES = {'netaug': 'NetAug', 'plain': 'plain'}
+DEFAULT_SEEDS = (0, 1, 2)
+# the two reported metrics: short name -> default key in scalars.json
+METRICS = ('mAP', 'AP50')
+DEFAULT_KEYS = {'mAP': 'coco/bbox_mAP', 'AP50': 'coco/bbox_mAP_50'}
+RUN_FILE, DONE_FILE, LOG_FILE = 'run.json', 'done.json', 'train.log'
+HOLDOUT_TRAIN_NAME = 'train_minus_holdout.json'
+HOLDOUT_VAL_NAME = 'holdout.json'

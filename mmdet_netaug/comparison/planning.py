@@ -1,0 +1,295 @@
+"""Planning a comparison: the runs (config, role, seed, options), their schedule options and the held-out split of the training annotations."""
+import argparse
+import json
+import math
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .constants import (DEFAULT_SEEDS, HOLDOUT_TRAIN_NAME, HOLDOUT_VAL_NAME,
+                        ROLES)
+
+def parse_cfg_options(options: Sequence[str]) -> dict:
+    """``KEY=VALUE`` strings to the dict ``tools/train.py`` merges (the same
+    parsing: mmengine's ``DictAction``)."""
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction, default={})
+    return parser.parse_args(['--o', *options]).o if options else {}
+
+
+def config_name(config: str) -> str:
+    """The run folder name of a config: its file name without ``.py``."""
+    return osp.splitext(osp.basename(config))[0]
+
+
+# -- holdout split ---------------------------------------------------------
+def holdout_mask(num: int, fraction: float) -> List[bool]:
+    """Which of ``num`` sorted items are held out: evenly spaced, exactly
+    ``floor(num * fraction)`` of them; for ``fraction = 1/k`` every k-th
+    item (the k-th, 2k-th, ...)."""
+    f = Fraction(fraction).limit_denominator(10000)  # 0.2 -> 1/5 exactly
+    return [math.floor((i + 1) * f) > math.floor(i * f) for i in range(num)]
+
+
+def split_holdout(ann_file: str, fraction: float) -> Tuple[str, str, dict]:
+    """Split a COCO annotation file into a training part and a held-out part.
+
+    Images are sorted by id and every ``1/fraction``-th one is held out
+    (:func:`holdout_mask`); annotations follow their image; everything else
+    (``categories``, ``info``, ...) is copied to both. The files are written
+    next to ``ann_file`` as ``train_minus_holdout.json`` and
+    ``holdout.json`` (atomically, and only when their content changes, so
+    concurrent users of the folder never see half a file).
+
+    Args:
+        ann_file (str): The COCO JSON of the training split.
+        fraction (float): Held-out fraction, in (0, 1).
+
+    Returns:
+        tuple[str, str, dict]: The training file, the held-out file and
+        counts (``train_images``, ``holdout_images``, ``train_annotations``,
+        ``holdout_annotations``).
+    """
+    with open(ann_file) as f:
+        coco = json.load(f)
+    images = sorted(coco['images'], key=lambda image: image['id'])
+    mask = holdout_mask(len(images), fraction)
+    held = {image['id'] for image, out in zip(images, mask) if out}
+    if not held or len(held) == len(images):
+        raise ValueError(f'--holdout {fraction} of {len(images)} images of '
+                         f'{ann_file} leaves one side empty')
+    parts = {}
+    for name, keep in ((HOLDOUT_TRAIN_NAME, lambda i: i not in held),
+                       (HOLDOUT_VAL_NAME, lambda i: i in held)):
+        part = {k: v for k, v in coco.items()
+                if k not in ('images', 'annotations')}
+        part['images'] = [im for im in images if keep(im['id'])]
+        part['annotations'] = [a for a in coco.get('annotations', [])
+                               if keep(a['image_id'])]
+        parts[name] = part
+    folder = osp.dirname(osp.abspath(ann_file))
+    paths = []
+    for name, part in parts.items():
+        path = osp.join(folder, name)
+        _write_if_changed(path, json.dumps(part))
+        paths.append(path)
+    train, val = parts[HOLDOUT_TRAIN_NAME], parts[HOLDOUT_VAL_NAME]
+    counts = dict(train_images=len(train['images']),
+                  holdout_images=len(val['images']),
+                  train_annotations=len(train['annotations']),
+                  holdout_annotations=len(val['annotations']))
+    return paths[0], paths[1], counts
+
+
+def _write_if_changed(path: str, text: str) -> None:
+    if osp.isfile(path):
+        with open(path) as f:
+            if f.read() == text:
+                return
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+# -- planning the runs -----------------------------------------------------
+def _leaf_dataset(dataset, key: str):
+    """The dataset under wrappers (RepeatDataset, ...) and its dotted key."""
+    while isinstance(dataset, dict) and 'dataset' in dataset:
+        dataset, key = dataset['dataset'], f'{key}.dataset'
+    if not isinstance(dataset, dict) or 'datasets' in dataset:
+        raise ValueError(f'{key}: expected one dataset (ConcatDataset is not '
+                         'supported by --holdout)')
+    return dataset, key
+
+
+def _resolve(data_root: str, path: str) -> str:
+    """A dataset path as mmengine resolves it (relative to data_root)."""
+    if not data_root or osp.isabs(path) or '://' in path:
+        return path
+    return osp.join(data_root, path)
+
+
+def _relative_to(path: str, data_root: str) -> str:
+    if data_root:
+        rel = osp.relpath(path, osp.abspath(data_root))
+        if not rel.startswith('..'):
+            return rel
+    return osp.relpath(path) if not osp.relpath(path).startswith('..') \
+        else path
+
+
+def _opt(key: str, value) -> str:
+    """One ``KEY=VALUE`` for tools/train.py's ``--cfg-options``."""
+    return f'{key}={"None" if value is None else value}'
+
+
+def schedule_options(cfg, epochs: int, val_interval: int,
+                     batch_size: Optional[int] = None,
+                     times: Optional[int] = None) -> Tuple[List[str], list]:
+    """``--cfg-options`` for the schedule, the data size and the
+    checkpoints; returns them and warnings."""
+    options, warnings = [], []
+    options += [_opt('train_cfg.max_epochs', epochs),
+                _opt('train_cfg.val_interval', val_interval)]
+    schedulers = cfg.get('param_scheduler') or []
+    is_list = isinstance(schedulers, (list, tuple))
+    for i, sched in enumerate(schedulers if is_list else [schedulers]):
+        prefix = f'param_scheduler.{i}' if is_list else 'param_scheduler'
+        by_epoch = sched.get('by_epoch', True)
+        if 'Cosine' in str(sched.get('type')) and by_epoch:
+            options.append(_opt(f'{prefix}.T_max', epochs))
+            options.append(_opt(f'{prefix}.end', epochs))
+        elif by_epoch and sched.get('end', math.inf) not in (epochs, math.inf):
+            warnings.append(f'{prefix} ({sched.get("type")}) ends at epoch '
+                            f'{sched["end"]}, left as it is')
+    if batch_size is not None:
+        options.append(_opt('train_dataloader.batch_size', batch_size))
+    if times is not None:
+        if 'times' not in cfg.train_dataloader.dataset:
+            raise ValueError('--times: train_dataloader.dataset is not a '
+                             'RepeatDataset')
+        options.append(_opt('train_dataloader.dataset.times', times))
+    # only the final checkpoint (resume point) is kept; no best-epoch pick
+    options += [_opt('default_hooks.checkpoint.interval', val_interval),
+                _opt('default_hooks.checkpoint.max_keep_ckpts', 1),
+                _opt('default_hooks.checkpoint.save_best', None)]
+    return options, warnings
+
+
+def holdout_options(cfg, fraction: float) -> Tuple[List[str], dict]:
+    """Split the config's training annotations (:func:`split_holdout`) and
+    return the ``--cfg-options`` that train on the rest and validate on the
+    held-out images, with a description of the split."""
+    train, train_key = _leaf_dataset(cfg.train_dataloader.dataset,
+                                     'train_dataloader.dataset')
+    root = train.get('data_root') or ''
+    ann_file = _resolve(root, train['ann_file'])
+    train_file, val_file, counts = split_holdout(ann_file, fraction)
+    _, val_key = _leaf_dataset(cfg.val_dataloader.dataset,
+                               'val_dataloader.dataset')
+    options = [_opt(f'{train_key}.ann_file', _relative_to(train_file, root)),
+               _opt(f'{val_key}.data_root', root),
+               _opt(f'{val_key}.ann_file', _relative_to(val_file, root))]
+    for name, prefix in (train.get('data_prefix') or {}).items():
+        options.append(_opt(f'{val_key}.data_prefix.{name}', prefix))
+    evaluators = cfg.get('val_evaluator')
+    is_list = isinstance(evaluators, (list, tuple))
+    for i, metric in enumerate(evaluators if is_list else [evaluators]):
+        if isinstance(metric, dict) and 'ann_file' in metric:
+            key = f'val_evaluator.{i}' if is_list else 'val_evaluator'
+            options.append(_opt(f'{key}.ann_file', _resolve(
+                root, _relative_to(val_file, root))))
+    split = dict(fraction=fraction, source=ann_file, train_file=train_file,
+                 holdout_file=val_file, **counts)
+    return options, split
+
+
+def root_of(cfg) -> str:
+    """The ``data_root`` of the config's (leaf) training dataset."""
+    train, _ = _leaf_dataset(cfg.train_dataloader.dataset, 'train')
+    return train.get('data_root') or ''
+
+
+def val_ann_file(cfg) -> Optional[str]:
+    """The validation annotation file of a config, for the report."""
+    try:
+        val, _ = _leaf_dataset(cfg.val_dataloader.dataset, 'val')
+        return _resolve(val.get('data_root') or '', val['ann_file'])
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
+@dataclass
+class Run:
+    """One training: a config, its role in a pair, a seed."""
+    role: str
+    config: str
+    seed: int
+    run_dir: str
+    options: List[str] = field(default_factory=list)
+    epochs: Optional[int] = None
+    val_file: Optional[str] = None
+    holdout: Optional[dict] = None
+
+    @property
+    def name(self) -> str:
+        return config_name(self.config)
+
+    def train_args(self) -> List[str]:
+        """tools/train.py's arguments (after the script)."""
+        return [self.config, '--work-dir', self.run_dir, '--cfg-options',
+                *self.options]
+
+
+def pairs_of(args) -> List[Tuple[str, str]]:
+    return [(args.pairs[i], args.pairs[i + 1])
+            for i in range(0, len(args.pairs), 2)]
+
+
+def find_seeds(work_dir: str, names: Sequence[str]) -> List[int]:
+    """Seeds of the ``seed<k>`` folders of these configs in ``work_dir``."""
+    seeds = set()
+    for name in names:
+        folder = osp.join(work_dir, name)
+        for entry in os.listdir(folder) if osp.isdir(folder) else []:
+            if entry.startswith('seed') and entry[4:].isdigit():
+                seeds.add(int(entry[4:]))
+    return sorted(seeds)
+
+
+def plan_runs(args) -> Tuple[List[Run], dict]:
+    """Every run to train, in the order they start (seed by seed, so that an
+    interrupted comparison has both models of the early seeds), and notes
+    (holdout split, warnings)."""
+    from mmengine.config import Config
+    user = parse_cfg_options(args.cfg_options)
+    netaug = parse_cfg_options(args.netaug_options)
+    notes = {'warnings': []}
+    runs_by_config: Dict[str, tuple] = {}
+    for pair in pairs_of(args):
+        for role, config in zip(ROLES, pair):
+            name = config_name(config)
+            cfg = Config.fromfile(config)
+            cfg.merge_from_dict(user)
+            role_options = list(args.cfg_options)
+            if role == 'netaug':
+                cfg.merge_from_dict(netaug)
+            epochs = args.epochs or cfg.train_cfg.max_epochs
+            options, warnings = schedule_options(
+                cfg, epochs, args.val_interval, args.batch_size, args.times)
+            notes['warnings'] += [f'{name}: {w}' for w in warnings]
+            role_options += options
+            val_file, split = val_ann_file(cfg), None
+            if args.holdout is not None:
+                options, split = holdout_options(cfg, args.holdout)
+                role_options += options
+                val_file = _resolve(root_of(cfg), _relative_to(
+                    split['holdout_file'], root_of(cfg)))
+                notes.setdefault('holdout', {})[name] = split
+            if role == 'netaug':
+                role_options += list(args.netaug_options)
+            plan = (osp.normpath(config), role_options, epochs, val_file,
+                    split)
+            if name in runs_by_config and runs_by_config[name][:2] != \
+                    plan[:2]:
+                raise SystemExit(
+                    f'{config}: two configs (or one config in both roles) '
+                    f'would share the run folder {name}/ with different '
+                    'options')
+            runs_by_config[name] = plan
+    runs = []
+    seeds = args.seeds if args.seeds is not None else list(DEFAULT_SEEDS)
+    roles = {config_name(c): r for pair in pairs_of(args)
+             for r, c in zip(ROLES, pair)}
+    for seed in seeds:
+        for name, (config, options, epochs, val_file, split) in \
+                runs_by_config.items():
+            runs.append(Run(roles[name], config, seed,
+                            osp.join(args.work_dir, name, f'seed{seed}'),
+                            options + [_opt('randomness.seed', seed)],
+                            epochs, val_file, split))
+    return runs, notes

@@ -1,0 +1,227 @@
+"""The comparison's report: the markdown table, its header and the curves."""
+import os
+import os.path as osp
+import statistics
+from typing import Dict, List, Optional, Sequence
+
+from .constants import METRICS, ROLE_TITLES, ROLES
+
+def role_titles(entry: dict) -> dict:
+    """The titles of a pair's two models: NetAug and plain, or for a pair
+    of two other arms (e.g. NetAug + KD against KD) treated and baseline."""
+    names = [entry[role]['name'] for role in ROLES]
+    if names[0].startswith('netaug') and not names[0].startswith(
+            'netaug_kd') and not names[1].startswith(('netaug', 'kd')):
+        return dict(ROLE_TITLES)
+    return {'netaug': 'treated', 'plain': 'baseline'}
+
+
+# -- report ----------------------------------------------------------------
+def _pct(value: Optional[float], signed: bool = False) -> str:
+    if value is None:
+        return 'n/a'
+    return f'{100 * value:+.1f}' if signed else f'{100 * value:.1f}'
+
+
+def _num(value: Optional[float], signed: bool = False) -> str:
+    if value is None:
+        return 'n/a'
+    return f'{value:+.3f}' if signed else f'{value:.3f}'
+
+
+def _duration(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return 'n/a'
+    seconds = int(round(seconds))
+    return f'{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
+
+
+def format_report(summary: dict, header: Sequence[str] = ()) -> str:
+    """The markdown report: header lines, then one table of all pairs."""
+    lines = [*header, '']
+    lines += ['| Pair | Model | Config | Epochs | Seeds | mAP per seed | '
+              'mAP mean ± std | AP50 per seed | AP50 mean ± std | '
+              'train loss, last epoch |',
+              '|---|---|---|---|---|---|---|---|---|---|']
+    for index, entry in enumerate(summary['pairs'], 1):
+        epochs = ', '.join(map(str, entry['epochs'])) or 'n/a'
+        for role in ROLES:
+            model = entry[role]
+            cells = [str(index), role_titles(entry)[role],
+                     f'`{model["name"]}`',
+                     epochs,
+                     ', '.join(map(str, model['finished_seeds'])) or 'none']
+            for m in METRICS:
+                stats = model[m]
+                per_seed = ' / '.join(_pct(model['runs'][str(s)][m])
+                                      for s in model['finished_seeds'])
+                std = _pct(stats['std'])
+                cells += [per_seed or 'n/a',
+                          f'{_pct(stats["mean"])} ± {std}']
+            loss = model['train_loss']
+            cells.append(f'{_num(loss["mean"])} ± {_num(loss["std"])}')
+            lines.append('| ' + ' | '.join(cells) + ' |')
+        paired = ', '.join(entry['difference'][METRICS[0]]['per_seed'])
+        titles = role_titles(entry)
+        cells = [str(index),
+                 f'**{titles["netaug"]} − {titles["plain"]}** (paired)', '',
+                 '',
+                 paired or 'none']
+        for m in METRICS:
+            diff = entry['difference'][m]
+            se = diff['standard_error']
+            cells += [' / '.join(_pct(d, signed=True)
+                                 for d in diff['per_seed'].values()) or 'n/a',
+                      f'**{_pct(diff["mean"], signed=True)}**' + (
+                          f' (s.e. {_pct(se)})' if se is not None else '')]
+        diff = entry['difference']['train_loss']
+        se = diff['standard_error']
+        cells.append(f'{_num(diff["mean"], signed=True)}' + (
+            f' (s.e. {_num(se)})' if se is not None else ''))
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    notes = []
+    for entry in summary['pairs']:
+        for role in ROLES:
+            for seed, run in entry[role]['runs'].items():
+                if run['status'] == 'missing':
+                    notes.append(f'- {entry[role]["name"]} seed {seed}: '
+                                 'not trained')
+                elif run['status'] != 'finished':
+                    notes.append(f'- {entry[role]["name"]} seed {seed}: '
+                                 f'{run["status"]} (last validated epoch '
+                                 f'{run["last_epoch"]} of {run["epochs"]})')
+        if len(entry['epochs']) > 1:
+            notes.append(f'- pair {entry["netaug"]["name"]}: runs ended at '
+                         f'different epochs {entry["epochs"]}')
+    if notes:
+        lines += ['', 'Not in the statistics / inconsistent:', *notes]
+    plateau = []
+    for entry in summary['pairs']:
+        for role in ROLES:
+            for seed, run in entry[role]['runs'].items():
+                change = (run.get('last_fifth_change') or {}).get('AP50')
+                if change is not None:
+                    plateau.append(f'{entry[role]["name"]} seed {seed}: '
+                                   f'{_pct(change)}')
+    if plateau:
+        lines += ['', 'AP50 range over the last fifth of training (largest '
+                  '− smallest validated value; a plateau is below 1.0): '
+                  + '; '.join(plateau)]
+    return '\n'.join(lines)
+
+
+def report_header(summary: dict, command: str, device: str,
+                  wall_time: float) -> List[str]:
+    """Reproduction and context lines of the report, from the runs'
+    records (``run.json``) and this invocation."""
+    runs = [r for entry in summary['pairs'] for role in ROLES
+            for r in entry[role]['runs'].values()]
+    devices = sorted({r['device'] for r in runs if r['device']})
+    invocations = sorted({r['invocation'] for r in runs if r['invocation']})
+    val_files = sorted({r['val_file'] for r in runs if r['val_file']})
+    splits = {r['holdout']['holdout_file']: r['holdout'] for r in runs
+              if r.get('holdout')}
+    train_time = sum(r['train_time_s'] or 0 for r in runs)
+    keys = summary['keys']
+    lines = ['## NetAug vs plain: final-epoch accuracy', '',
+             f'- command: `{command}`']
+    lines += [f'- runs trained by: `{inv}`' for inv in invocations
+              if inv != command]
+    training = f' (training: {", ".join(devices)})' \
+        if devices and devices != [device] else ''
+    lines += [
+        f'- device: {device}{training}',
+        f'- wall time: {_duration(wall_time)} (this command); training '
+        f'time of all runs: {_duration(train_time)}',
+        '- validation set: ' + (', '.join(val_files) or "the configs' own")
+        + (' (held out of the training split: the test split is not used)'
+           if splits else ''),
+        f'- metrics: `{keys["mAP"]}` (mAP) and `{keys["AP50"]}` (AP50) of '
+        'the final epoch, x100, no best-epoch selection; mean ± sample std '
+        'over the seeds; NetAug − plain: paired by seed (same seed = identical '
+        'tiny weights at the start and the same data order), each seed\'s '
+        'difference and their mean over the seeds both arms finished (s.e.: '
+        'stdev of the differences / sqrt(n))',
+        '- train loss: the tiny model\'s summed training loss terms '
+        '(`loss_*`, not NetAug\'s `aug_loss_*`), mean over the last epoch\'s '
+        'logged iterations (train mode, augmented batches): lower = fits '
+        'the training data better']
+    for split in splits.values():
+        lines.append(
+            f'- holdout {split["fraction"]}: {split["train_images"]} '
+            f'training / {split["holdout_images"]} held-out images of '
+            f'{split["source"]} (evenly spaced by sorted image id)')
+    return lines
+
+
+def plot_curves(summary: dict, path: str) -> None:
+    """Validation mAP and AP50 per epoch (mean over the seeds, min-max
+    band) and the tiny model's training loss per epoch, NetAug vs plain;
+    one row per pair."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+    pairs = summary['pairs']
+    fig, axes = plt.subplots(len(pairs), 3, figsize=(16, 3.8 * len(pairs)),
+                             squeeze=False)
+    colors = {'netaug': 'tab:red', 'plain': 'tab:blue'}
+    for row, entry in enumerate(pairs):
+        for col, m in enumerate(METRICS):
+            ax = axes[row][col]
+            for role in ROLES:
+                model = entry[role]
+                per_epoch: Dict[int, List[float]] = {}
+                for run in model['runs'].values():
+                    curve = run['curve']
+                    for epoch, value in zip(curve['epoch'], curve[m]):
+                        if value is not None:
+                            per_epoch.setdefault(epoch, []).append(
+                                100 * value)
+                if not per_epoch:
+                    continue
+                epochs = sorted(per_epoch)
+                values = [per_epoch[e] for e in epochs]
+                mean = [statistics.fmean(v) for v in values]
+                seeds = max(len(v) for v in values)
+                ax.plot(epochs, mean, marker='o' if len(epochs) < 3 else '',
+                        color=colors[role],
+                        label=f'{role_titles(entry)[role]} ({model["name"]}, '
+                        f'{seeds} seed{"s" if seeds != 1 else ""})')
+                ax.fill_between(epochs, [min(v) for v in values],
+                                [max(v) for v in values], color=colors[role],
+                                alpha=0.2, linewidth=0)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel('epoch')
+            ax.set_ylabel(f'{m} (%, {summary["keys"][m]})')
+            ax.set_title(f'{entry["netaug"]["name"]} vs '
+                         f'{entry["plain"]["name"]}: validation {m}',
+                         fontsize=9)
+            ax.grid(alpha=0.3)
+            if ax.has_data():
+                ax.legend(fontsize=8)
+        ax = axes[row][2]
+        for role in ROLES:
+            per_epoch = {}
+            for run in entry[role]['runs'].values():
+                curve = run.get('train_loss_curve') or {}
+                for epoch, value in zip(curve.get('epoch', []),
+                                        curve.get('loss', [])):
+                    per_epoch.setdefault(epoch, []).append(value)
+            if per_epoch:
+                epochs = sorted(per_epoch)
+                ax.plot(epochs, [statistics.fmean(per_epoch[e])
+                                 for e in epochs], color=colors[role],
+                        label=role_titles(entry)[role])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel('epoch')
+        ax.set_ylabel('tiny model training loss')
+        ax.set_title('training loss of the tiny model (mean over seeds)',
+                     fontsize=9)
+        ax.grid(alpha=0.3)
+        if ax.has_data():
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,197 @@
+"""Reading the runs' logs and the statistics of a comparison: final metrics per seed, paired differences, plateau checks."""
+import json
+import math
+import os
+import os.path as osp
+import statistics
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ..utils.records import read_json as _read_json
+from .constants import DEFAULT_KEYS, DONE_FILE, METRICS, ROLES, RUN_FILE
+from .planning import config_name
+
+# -- reading and summarizing -----------------------------------------------
+def _read_epochs(run_dir: str, per_epoch) -> Dict[int, object]:
+    """Values per epoch from the run's ``scalars.json`` files.
+
+    mmengine writes ``<run_dir>/<timestamp>/vis_data/scalars.json``, one
+    folder per start. ``per_epoch(entries)`` turns the log lines of one
+    folder into ``{epoch: value}``. The folders are read in time order and
+    each replaces the epochs from its first one on, so a resumed run
+    continues the interrupted one and a restarted run replaces it.
+    """
+    values: Dict[int, object] = {}
+    if not osp.isdir(run_dir):
+        return values
+    for stamp in sorted(os.listdir(run_dir)):
+        path = osp.join(run_dir, stamp, 'vis_data', 'scalars.json')
+        if not osp.isfile(path):
+            continue
+        entries = []
+        with open(path) as f:
+            for line in f:
+                try:
+                    entries.append(json.loads(line))
+                except ValueError:
+                    continue  # a line cut by a kill
+        found = per_epoch(entries)
+        if found:
+            first = min(found)
+            values = {e: v for e, v in values.items() if e < first}
+            values.update(found)
+    return dict(sorted(values.items()))
+
+
+def read_val_metrics(run_dir: str) -> Dict[int, Dict[str, float]]:
+    """Validation metrics per epoch of a run folder: the lines with metric
+    keys (``coco/...``, ``pascal_voc/...``), the epoch as ``step`` (or
+    ``epoch``)."""
+
+    def per_epoch(entries):
+        found = {}
+        for entry in entries:
+            if not any('/' in key for key in entry):
+                continue  # training line (lr, losses)
+            epoch = entry.get('epoch', entry.get('step'))
+            if epoch is not None:
+                found[int(epoch)] = {k: v for k, v in entry.items()
+                                     if isinstance(v, (int, float))}
+        return found
+
+    return _read_epochs(run_dir, per_epoch)
+
+
+def read_train_loss(run_dir: str) -> Dict[int, float]:
+    """The tiny model's training loss per epoch: the sum of the logged
+    ``loss_*`` terms (not the ``aug_`` ones of NetAug's augmented pass),
+    averaged over the epoch's logged iterations. Lower at equal epochs
+    means the model fits its training data better: NetAug's claim is that
+    tiny models underfit and it reduces that."""
+
+    def per_epoch(entries):
+        sums: Dict[int, List[float]] = {}
+        for entry in entries:
+            terms = [v for k, v in entry.items()
+                     if k.startswith('loss_') and isinstance(v, (int, float))]
+            if terms and 'epoch' in entry:
+                sums.setdefault(int(entry['epoch']), []).append(sum(terms))
+        return {e: statistics.fmean(v) for e, v in sums.items()}
+
+    return _read_epochs(run_dir, per_epoch)
+
+
+def mean_std(values: Sequence[float]) -> dict:
+    """Mean and sample standard deviation (None with fewer than 2)."""
+    values = list(values)
+    return dict(values=values, n=len(values),
+                mean=statistics.fmean(values) if values else None,
+                std=statistics.stdev(values) if len(values) > 1 else None)
+
+
+def paired_difference(netaug_runs: dict, plain_runs: dict,
+                      metric: str) -> dict:
+    """NetAug - plain, paired by seed: the per-seed differences over the
+    seeds both arms finished (same seed: identical tiny weights at the start
+    and the same data order), their mean and its standard error
+    ``stdev(d) / sqrt(n)`` (None with fewer than 2 pairs)."""
+    per_seed = {}
+    for seed, run in netaug_runs.items():
+        other = plain_runs.get(seed)
+        if other is None or run.get(metric) is None or \
+                other.get(metric) is None:
+            continue
+        per_seed[str(seed)] = run[metric] - other[metric]
+    values = list(per_seed.values())
+    return dict(per_seed=per_seed, n=len(values),
+                mean=statistics.fmean(values) if values else None,
+                standard_error=(statistics.stdev(values) / math.sqrt(
+                    len(values)) if len(values) > 1 else None))
+
+
+def last_fifth_change(curve: dict, epochs: Optional[int]) -> dict:
+    """How much each metric moved over the last fifth of training: the
+    largest minus the smallest value validated at or after epoch
+    ``0.8 * epochs`` (a plateau: below 1 point of AP50)."""
+    if not epochs or not curve.get('epoch'):
+        return {}
+    start = 0.8 * epochs
+    changes = {}
+    for metric in METRICS:
+        values = [v for e, v in zip(curve['epoch'], curve.get(metric, []))
+                  if e >= start and v is not None]
+        if len(values) > 1:
+            changes[metric] = max(values) - min(values)
+    return changes
+
+
+def summarize_run(run_dir: str, keys: Dict[str, str],
+                  expected_epochs: Optional[int] = None) -> dict:
+    """Status, final metrics and curves of one run folder."""
+    recorded = _read_json(osp.join(run_dir, RUN_FILE)) or {}
+    done = _read_json(osp.join(run_dir, DONE_FILE)) or {}
+    metrics = read_val_metrics(run_dir)
+    train_loss = read_train_loss(run_dir)
+    epochs = recorded.get('epochs') or expected_epochs
+    last = max(metrics) if metrics else None
+    result = dict(run_dir=run_dir, epochs=epochs, last_epoch=last,
+                  train_time_s=done.get('train_time_total_s'),
+                  device=recorded.get('device'),
+                  val_file=recorded.get('val_file'),
+                  holdout=recorded.get('holdout'),
+                  invocation=recorded.get('invocation'),
+                  curve=dict(epoch=list(metrics), **{
+                      m: [metrics[e].get(k) for e in metrics]
+                      for m, k in keys.items()}))
+    failed = done.get('returncode') not in (None, 0) and \
+        not done.get('interrupted')
+    if last is None and not osp.isdir(run_dir):
+        status = 'missing'
+    elif last is None or (epochs is not None and last != epochs):
+        status = 'failed' if failed else 'incomplete'
+    else:
+        status = 'finished'
+    result['status'] = status
+    for m, k in keys.items():
+        result[m] = metrics[last].get(k) if status == 'finished' else None
+    result['train_loss'] = train_loss.get(last) \
+        if status == 'finished' else None
+    result['last_fifth_change'] = last_fifth_change(
+        result['curve'], epochs) if status == 'finished' else None
+    result['train_loss_curve'] = dict(epoch=list(train_loss),
+                                      loss=list(train_loss.values()))
+    return result
+
+
+def summarize(pairs: Sequence[Tuple[str, str]], seeds: Sequence[int],
+              work_dir: str, keys: Optional[Dict[str, str]] = None,
+              expected_epochs: Optional[int] = None) -> dict:
+    """Per pair and model: per-seed final metrics, mean and sample std over
+    the finished seeds; per pair the NetAug - plain difference paired by
+    seed (:func:`paired_difference`)."""
+    keys = keys or dict(DEFAULT_KEYS)
+    result = dict(work_dir=work_dir, seeds=list(seeds), keys=keys, pairs=[])
+    for pair in pairs:
+        entry = {}
+        for role, config in zip(ROLES, pair):
+            name = config_name(config)
+            runs = {seed: summarize_run(
+                osp.join(work_dir, name, f'seed{seed}'), keys,
+                expected_epochs) for seed in seeds}
+            finished = [s for s in seeds if runs[s]['status'] == 'finished']
+            model = dict(config=config, name=name,
+                         runs={str(s): r for s, r in runs.items()},
+                         finished_seeds=finished)
+            for m in (*keys, 'train_loss'):
+                model[m] = mean_std([runs[s][m] for s in finished
+                                     if runs[s][m] is not None])
+            entry[role] = model
+        entry['difference'] = {
+            m: paired_difference(entry['netaug']['runs'],
+                                 entry['plain']['runs'], m)
+            for m in (*keys, 'train_loss')}
+        epochs = {r['last_epoch'] for role in ROLES
+                  for r in entry[role]['runs'].values()
+                  if r['status'] == 'finished'}
+        entry['epochs'] = sorted(epochs)
+        result['pairs'].append(entry)
+    return result

@@ -1,0 +1,194 @@
+"""Running a comparison's trainings as child processes, two or more at a time, resumable."""
+import os
+import os.path as osp
+import shlex
+import sys
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Dict, List, Optional
+
+from ..utils.records import read_json as _read_json
+from ..utils.records import write_json as _write_json
+from .constants import DONE_FILE, LOG_FILE, RUN_FILE
+from .planning import Run
+from .results import read_val_metrics
+
+# -- running ---------------------------------------------------------------
+def run_state(run: Run) -> str:
+    """'finished', 'resume' (checkpoint there), 'restart' or 'new'.
+
+    Raises SystemExit when the folder holds a run of other settings."""
+    recorded = _read_json(osp.join(run.run_dir, RUN_FILE))
+    if recorded is None:
+        return 'new'
+    if (osp.normpath(recorded.get('config', '')) != run.config
+            or recorded.get('options') != run.options):
+        raise SystemExit(
+            f'{run.run_dir} holds a run of other settings:\n'
+            f'  there: {recorded.get("config")} {recorded.get("options")}\n'
+            f'  now:   {run.config} {run.options}\n'
+            'use another --work-dir, or delete that folder')
+    done = _read_json(osp.join(run.run_dir, DONE_FILE))
+    if done is not None and done.get('returncode') == 0:
+        return 'finished'
+    if osp.isfile(osp.join(run.run_dir, 'last_checkpoint')):
+        return 'resume'
+    return 'restart'
+
+
+class Launcher:
+    """Runs trainings as child processes, ``jobs`` at a time, and stops
+    them all (process groups: the data loader workers too) on Ctrl-C."""
+
+    def __init__(self, threads: Optional[int], invocation: str, device: str,
+                 train_script: str):
+        self.train_script = train_script
+        self.env = dict(os.environ, PYTHONUNBUFFERED='1')
+        if threads is not None:
+            for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS',
+                        'OPENBLAS_NUM_THREADS'):
+                self.env[var] = str(threads)
+        self.invocation = invocation
+        self.device = device
+        self.lock = threading.Lock()
+        self.procs: Dict[int, subprocess.Popen] = {}
+        self.stopping = False
+
+    def command(self, run: Run, resume: bool = False) -> List[str]:
+        script = osp.relpath(self.train_script)
+        script = self.train_script if script.startswith('..') else script
+        return [sys.executable, script, *run.train_args()] + \
+            (['--resume'] if resume else [])
+
+    def train(self, run: Run, resume: bool) -> dict:
+        if self.stopping:
+            return dict(returncode=None, cancelled=True)
+        os.makedirs(run.run_dir, exist_ok=True)
+        command = self.command(run, resume)
+        _write_json(osp.join(run.run_dir, RUN_FILE), dict(
+            config=run.config, role=run.role, seed=run.seed,
+            epochs=run.epochs, options=run.options, val_file=run.val_file,
+            holdout=run.holdout,
+            command=shlex.join(command), invocation=self.invocation,
+            device=self.device, threads=self.env.get('OMP_NUM_THREADS')))
+        start = time.time()
+        with open(osp.join(run.run_dir, LOG_FILE), 'a') as log:
+            log.write(f'\n# {time.strftime("%Y-%m-%d %H:%M:%S")} '
+                      f'{shlex.join(command)}\n')
+            log.flush()
+            with self.lock:
+                if self.stopping:
+                    return dict(returncode=None, cancelled=True)
+                proc = subprocess.Popen(command, stdout=log,
+                                        stderr=subprocess.STDOUT,
+                                        env=self.env, start_new_session=True)
+                self.procs[proc.pid] = proc
+            returncode = proc.wait()
+            with self.lock:
+                self.procs.pop(proc.pid, None)
+        # written after every attempt (returncode 0: finished), so that the
+        # training time adds up over interruptions
+        done = dict(returncode=returncode, interrupted=self.stopping,
+                    train_time_s=time.time() - start, resumed=resume,
+                    ended=time.strftime('%F %T'))
+        previous = _read_json(osp.join(run.run_dir, DONE_FILE)) or {}
+        done['train_time_total_s'] = done['train_time_s'] + \
+            previous.get('train_time_total_s', 0)
+        _write_json(osp.join(run.run_dir, DONE_FILE), done)
+        return done
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping = True
+            procs = list(self.procs.values())
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for proc in procs:
+                if proc.poll() is None:
+                    try:
+                        os.killpg(proc.pid, sig)
+                    except ProcessLookupError:
+                        pass
+            deadline = time.time() + 10
+            while time.time() < deadline and any(p.poll() is None
+                                                 for p in procs):
+                time.sleep(0.2)
+
+
+def _log_tail(path: str, lines: int = 15) -> str:
+    try:
+        with open(path, errors='replace') as f:
+            return ''.join(f.readlines()[-lines:])
+    except OSError:
+        return ''
+
+
+def train_all(runs: List[Run], args, invocation: str, device: str) -> bool:
+    """Train the runs that are not finished; True if none failed."""
+    states = [run_state(run) for run in runs]  # all checked before any starts
+    todo = [(r, s) for r, s in zip(runs, states) if s != 'finished']
+    print(f'{len(runs) - len(todo)} of {len(runs)} runs already finished, '
+          f'{len(todo)} to train ({args.jobs} at a time)', flush=True)
+    if not todo:
+        return True
+    threads = args.threads
+    if threads is None:
+        import torch
+        threads = None if torch.cuda.is_available() else 1
+    launcher = Launcher(threads, invocation, device, args.train_script)
+    print_lock = threading.Lock()
+    counter = iter(range(1, len(todo) + 1))
+
+    failed = []
+
+    def job(run: Run, state: str) -> None:
+        if launcher.stopping:
+            return
+        with print_lock:
+            print(f'[{next(counter)}/{len(todo)}] {run.name} seed {run.seed}'
+                  f'{" (resumed)" if state == "resume" else ""}: '
+                  f'{osp.join(run.run_dir, LOG_FILE)}', flush=True)
+        done = launcher.train(run, resume=state == 'resume')
+        if done.get('cancelled') or launcher.stopping:
+            return
+        metrics = read_val_metrics(run.run_dir)
+        last = max(metrics) if metrics else None
+        values = metrics.get(last, {}) if last else {}
+        log = osp.join(run.run_dir, LOG_FILE)
+        with print_lock:
+            if done['returncode'] == 0:
+                print(f'  done {run.name} seed {run.seed} in '
+                      f'{done["train_time_s"]:.0f} s: epoch {last} '
+                      f'{args.map_key}={values.get(args.map_key)} '
+                      f'{args.ap50_key}={values.get(args.ap50_key)}',
+                      flush=True)
+            else:
+                failed.append(run)
+                print(f'  FAILED {run.name} seed {run.seed} (exit '
+                      f'{done["returncode"]}), end of {log}:\n'
+                      f'{_log_tail(log)}', flush=True)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    try:  # SIGTERM stops the trainings as Ctrl-C does
+        old_handler = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread
+        old_handler = None
+    pool = ThreadPoolExecutor(args.jobs)
+    try:
+        futures = [pool.submit(job, r, s) for r, s in todo]
+        for future in as_completed(futures):
+            future.result()
+    except KeyboardInterrupt:
+        print('interrupted: stopping the trainings (run again with the same '
+              'arguments to resume)', flush=True)
+        launcher.stop()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        if old_handler is not None:
+            signal.signal(signal.SIGTERM, old_handler)
+    pool.shutdown()
+    return not failed
