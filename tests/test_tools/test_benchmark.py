@@ -104,8 +104,8 @@ def test_benchmark_cards(tmp_path, monkeypatch, capsys):
 def test_benchmark_samples_what_training_samples():
     """The benchmark times the sub-networks NetAugHook trains."""
     from conftest import build_model
+    from mmdet_netaug.apis import benchmark
     from mmdet_netaug.engine import NetAugHook
-    benchmark = load_tool('tools/analysis_tools/benchmark_netaug.py')
     model = build_model()
     hook = NetAugHook(seed=7)
     for step in range(5):

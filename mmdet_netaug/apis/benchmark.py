@@ -1,0 +1,387 @@
+"""What ``tools/analysis_tools/benchmark_netaug.py`` measures, NetAug against
+its plain baseline on the same real batches: training step time (alternated
+steps), peak training memory (a child process per model: ``python -m
+mmdet_netaug.apis.benchmark SPEC``), and the inference parity of the
+exported tiny model; and the table that reports them."""
+import copy
+import json
+import os.path as osp
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.runner import Runner, set_random_seed
+
+from mmdet.registry import MODELS
+from mmdet.utils import register_all_modules
+from ..engine.hooks.netaug_hook import sample_widths
+from ..models import NetAugDetector
+from .export import build_netaug_model, flatten_outputs, model_complexity
+
+ROLES = ('netaug', 'plain')
+
+
+# -- building --------------------------------------------------------------
+def load_configs(netaug_config: str, plain_config: str,
+                 cfg_options: Optional[dict] = None,
+                 batch_size: Optional[int] = None,
+                 netaug_options: Optional[dict] = None) -> Dict[str, Config]:
+    """Both configs with the same overrides applied (and
+    ``netaug_options`` to the NetAug config alone)."""
+    cfgs = {}
+    for role, path in zip(ROLES, (netaug_config, plain_config)):
+        cfg = Config.fromfile(path)
+        if cfg_options:
+            cfg.merge_from_dict(copy.deepcopy(cfg_options))
+        if role == 'netaug' and netaug_options:
+            cfg.merge_from_dict(copy.deepcopy(netaug_options))
+        if batch_size is not None:
+            cfg.train_dataloader.batch_size = batch_size
+        cfgs[role] = cfg
+    return cfgs
+
+
+def build_model(cfg: Config, role: str, checkpoint: Optional[str] = None
+                ) -> torch.nn.Module:
+    """The NetAug model (checkpoint, or random initialisation) or the plain
+    baseline (random initialisation)."""
+    if role == 'netaug':
+        model = build_netaug_model(cfg, checkpoint)
+        if checkpoint is None:
+            model.init_weights()
+    else:
+        model = MODELS.build(cfg.model)
+        if isinstance(model, NetAugDetector):
+            raise TypeError('the plain config builds a NetAugDetector: pass '
+                            'the plain baseline config second')
+        model.init_weights()
+    return model
+
+
+def aug_widths(model: NetAugDetector, seed: int, step: int,
+               width_aug: bool = True):
+    """The augmented sub-network of a step: NetAugHook's own sampler (the
+    sub-network training draws at this iteration with this seed)."""
+    return sample_widths(model, seed, step, width_aug)
+
+
+def train_step(model, optim_wrapper, batch: dict, role: str, step: int,
+               seed: int, width_aug: bool = True) -> torch.Tensor:
+    """One training step as mmengine's train loop runs it (NetAugHook's
+    sampling first for the NetAug model): ``model.train_step`` runs the data
+    preprocessor, the loss, backward and the optimiser step. Returns the
+    total loss."""
+    if role == 'netaug':  # the sub-network NetAugHook would choose
+        log_vars = model.train_step(
+            batch, optim_wrapper,
+            aug_widths=aug_widths(model, seed, step, width_aug))
+    else:
+        log_vars = model.train_step(batch, optim_wrapper)
+    return log_vars['loss']
+
+
+def prefetch_batches(cfg: Config, num: int, seed: int) -> List[dict]:
+    """``num`` training batches of the config's train dataloader (cycled if
+    the loader has fewer)."""
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=seed)
+    batches = []
+    iterator = iter(loader)
+    while len(batches) < num:
+        try:
+            batches.append(next(iterator))
+        except StopIteration:
+            if not batches:
+                raise RuntimeError('the train dataloader yields no batch')
+            iterator = iter(loader)
+    del iterator, loader  # stops the workers before anything is timed
+    return batches
+
+
+def _sync(device: str) -> None:
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def _median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def _ratio(a, b) -> Optional[float]:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+# -- memory (child processes) ----------------------------------------------
+def _proc_status_kib(field: str) -> Optional[int]:
+    try:
+        with open('/proc/self/status') as f:
+            match = re.search(rf'^{field}:\s+(\d+)\s+kB', f.read(), re.M)
+        return int(match.group(1)) if match else None
+    except OSError:
+        return None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (Linux), so that the peak is the
+    training's and not the model construction's."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+def memory_worker(spec_file: str) -> None:
+    """Child process: train one model alone and write its peak memory."""
+    with open(spec_file) as f:
+        spec = json.load(f)
+    register_all_modules()
+    torch.set_num_threads(spec['num_threads'])
+    set_random_seed(spec['seed'])
+    cfgs = load_configs(spec['netaug_config'], spec['plain_config'],
+                        spec['cfg_options'], spec['batch_size'],
+                        spec['netaug_options'])
+    role, device = spec['role'], spec['device']
+    model = build_model(cfgs[role], role,
+                        spec['checkpoint'] if role == 'netaug' else None)
+    model.to(device).train()
+    optim_wrapper = build_optim_wrapper(model, cfgs[role].optim_wrapper)
+    # the parent's batches again (same config data, seed and count), so
+    # that nothing is unpickled: no torch.load(weights_only=False)
+    batches = prefetch_batches(cfgs['netaug'], spec['steps'], spec['seed'])
+    _sync(device)
+    if device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+        cuda_before = torch.cuda.memory_allocated()
+    rss_before = _proc_status_kib('VmRSS')
+    reset = _reset_peak_rss()
+    for step in range(spec['steps']):
+        train_step(model, optim_wrapper, batches[step % len(batches)], role,
+                   step, spec['seed'], spec['width_aug'])
+    _sync(device)
+    peak = _proc_status_kib('VmHWM') if reset else None
+    if peak is None:  # no reset possible: the whole process's peak
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = dict(
+        steps=spec['steps'],
+        peak_rss_mib=peak / 1024,
+        rss_before_mib=None if rss_before is None else rss_before / 1024,
+        peak_rss_is_training_only=reset)
+    if device == 'cuda':
+        result.update(
+            peak_cuda_mib=torch.cuda.max_memory_allocated() / 2**20,
+            cuda_before_mib=cuda_before / 2**20)
+    with open(spec['result'], 'w') as f:
+        json.dump(result, f)
+
+
+def measure_memory(args, batches: List[dict], tmp_dir: str,
+                   steps: int) -> Dict[str, dict]:
+    """Run each model's training in a child process of its own."""
+    results = {}
+    for role in ROLES:
+        spec = dict(
+            role=role,
+            netaug_config=osp.abspath(args.netaug_config),
+            plain_config=osp.abspath(args.plain_config),
+            cfg_options=args.cfg_options,
+            netaug_options=args.netaug_options,
+            batch_size=args.batch_size,
+            checkpoint=args.checkpoint,
+            device=args.device,
+            seed=args.seed,
+            width_aug=not args.no_width_aug,
+            steps=steps,
+            num_threads=torch.get_num_threads(),
+            result=osp.join(tmp_dir, f'memory_{role}.json'))
+        spec_file = osp.join(tmp_dir, f'memory_{role}.json')
+        with open(spec_file, 'w') as f:
+            json.dump(spec, f)
+        proc = subprocess.run(
+            [sys.executable, '-m', 'mmdet_netaug.apis.benchmark', spec_file],
+            capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f'memory measurement of the {role} model '
+                               f'failed:\n{proc.stderr[-3000:]}')
+        with open(spec['result']) as f:
+            results[role] = json.load(f)
+    return results
+
+
+# -- inference parity ------------------------------------------------------
+def inference_parity(netaug, exported, plain, images: torch.Tensor,
+                     warmup: int, steps: int, device: str) -> dict:
+    """Parameters, FLOPs and latency of the exported tiny model against the
+    plain baseline, and the exported model's difference to the supernet's
+    tiny mode."""
+    size = tuple(images.shape[-2:])
+    complexity = dict(
+        exported=model_complexity(exported, size),
+        plain=model_complexity(plain, size))
+    for model in (netaug, exported, plain):
+        model.to(device).eval()
+    images = images.to(device)
+    with torch.no_grad():
+        ours = flatten_outputs(exported._forward(images))
+        theirs = flatten_outputs(netaug._forward(images))
+    if len(ours) != len(theirs) or any(a.shape != b.shape
+                                       for a, b in zip(ours, theirs)):
+        max_abs_diff = float('inf')
+    else:
+        max_abs_diff = max((a - b).abs().max().item()
+                           for a, b in zip(ours, theirs))
+
+    image = images[:1]
+    models = dict(exported=exported, plain=plain, supernet_tiny=netaug)
+    times = {name: [] for name in models}
+    order = list(models)
+    with torch.no_grad():
+        for step in range(warmup + steps):
+            for name in order:
+                _sync(device)
+                start = time.perf_counter()
+                models[name]._forward(image)
+                _sync(device)
+                if step >= warmup:
+                    times[name].append(time.perf_counter() - start)
+            order = order[1:] + order[:1]  # rotate who goes first
+    latency = {name: _median(t) for name, t in times.items()}
+    return dict(
+        input_size=list(size),
+        exported=complexity['exported'],
+        plain=complexity['plain'],
+        params_equal=(complexity['exported']['params'] ==
+                      complexity['plain']['params']),
+        flops_equal=(complexity['exported']['flops'] ==
+                     complexity['plain']['flops']),
+        max_abs_diff=max_abs_diff,
+        latency_s=latency,
+        latency_times_s=times,
+        latency_ratio=_ratio(latency['exported'], latency['plain']))
+
+
+# -- training time ---------------------------------------------------------
+def time_training(models: dict, optim_wrappers: dict, batches: List[dict],
+                  warmup: int, steps: int, device: str, seed: int,
+                  width_aug: bool) -> dict:
+    """Alternate the models step by step on the same batches."""
+    times = {role: [] for role in ROLES}
+    losses = {role: [] for role in ROLES}
+    for step in range(warmup + steps):
+        batch = batches[step % len(batches)]
+        order = ROLES if step % 2 == 0 else ROLES[::-1]
+        for role in order:
+            _sync(device)
+            start = time.perf_counter()
+            loss = train_step(models[role], optim_wrappers[role], batch,
+                              role, step, seed, width_aug)
+            _sync(device)
+            elapsed = time.perf_counter() - start
+            losses[role].append(float(loss))
+            if step >= warmup:
+                times[role].append(elapsed)
+    medians = {role: _median(times[role]) for role in ROLES}
+    return dict(
+        step_time_s=medians,
+        step_times_s=times,
+        losses=losses,
+        step_time_ratio=_ratio(medians['netaug'], medians['plain']))
+
+
+# -- report ----------------------------------------------------------------
+def _fmt(value, scale=1.0, digits=3) -> str:
+    if value is None:
+        return '-'
+    return f'{value * scale:.{digits}f}'
+
+
+def _fmt_ratio(value) -> str:
+    return '-' if value is None else f'{value:.3f}x'
+
+
+def format_table(result: dict) -> str:
+    train, infer, memory = (result['train'], result['inference'],
+                            result.get('memory'))
+    width = 74
+    rows = [
+        f'NetAug benchmark: {result["configs"]["netaug"]} vs '
+        f'{result["configs"]["plain"]}',
+        f'device {result["device"]} | torch {result["torch"]} | batch '
+        f'{result["batch_size"]} | {result["steps"]} steps after '
+        f'{result["warmup"]} warm-up | width aug '
+        f'{"on" if result["width_aug"] else "off"}'
+        + ('' if result.get('netaug_options') is None else
+           f' | NetAug options {result["netaug_options"]}'),
+        '-' * width,
+        f'{"training (same batches, alternated)":<38}{"NetAug":>12}'
+        f'{"plain":>12}{"ratio":>12}',
+        f'{"  step time, median (ms)":<38}'
+        f'{_fmt(train["step_time_s"]["netaug"], 1e3, 1):>12}'
+        f'{_fmt(train["step_time_s"]["plain"], 1e3, 1):>12}'
+        f'{_fmt_ratio(train["step_time_ratio"]):>12}',
+    ]
+    if memory:
+        labels = (('peak', 'peak RSS (MiB)'),
+                  ('increase', 'RSS above the built model (MiB)'))
+        if memory['kind'] == 'CUDA allocated':
+            labels = (('peak', 'CUDA max allocated (MiB)'),
+                      ('increase', 'CUDA above the built model (MiB)'))
+        for key, label in labels:
+            rows.append(
+                f'{"  " + label:<38}'
+                f'{_fmt(memory["netaug"][key + "_mib"], 1, 1):>12}'
+                f'{_fmt(memory["plain"][key + "_mib"], 1, 1):>12}'
+                f'{_fmt_ratio(memory[key + "_ratio"]):>12}')
+    else:
+        rows.append('  memory: not measured (--memory-steps 0)')
+    size = 'x'.join(map(str, infer['input_size']))
+    status = {True: 'OK', False: 'MISMATCH'}
+    rows += [
+        '-' * width,
+        f'{"inference @" + size + ", batch 1":<38}{"exported":>12}'
+        f'{"plain":>12}{"check":>12}',
+        f'{"  params (M)":<38}{_fmt(infer["exported"]["params"], 1e-6, 4):>12}'
+        f'{_fmt(infer["plain"]["params"], 1e-6, 4):>12}'
+        f'{status[infer["params_equal"]]:>12}',
+        f'{"  FLOPs (G)":<38}{_fmt(infer["exported"]["flops"], 1e-9, 4):>12}'
+        f'{_fmt(infer["plain"]["flops"], 1e-9, 4):>12}'
+        f'{status[infer["flops_equal"]]:>12}',
+        f'{"  strict state-dict load":<38}{"":>12}{"":>12}'
+        f'{status[infer["strict_load"]]:>12}',
+        f'{"  _forward latency, median (ms)":<38}'
+        f'{_fmt(infer["latency_s"]["exported"], 1e3, 2):>12}'
+        f'{_fmt(infer["latency_s"]["plain"], 1e3, 2):>12}'
+        f'{_fmt_ratio(infer["latency_ratio"]):>12}',
+        f'{"  supernet tiny mode latency (ms)":<38}'
+        f'{_fmt(infer["latency_s"]["supernet_tiny"], 1e3, 2):>12}',
+        f'{"  max |exported - supernet tiny|":<38}'
+        f'{infer["max_abs_diff"]:>12.3g}{"":>12}'
+        f'{status[infer["max_abs_diff"] == 0]:>12}',
+        '-' * width,
+    ]
+    ratios = result['ratios']
+    mem = ('' if ratios['train_memory_peak'] is None else
+           f', train memory peak {_fmt_ratio(ratios["train_memory_peak"])}'
+           f' (increase {_fmt_ratio(ratios["train_memory_increase"])})')
+    rows.append(
+        f'ratios NetAug/plain: train step time '
+        f'{_fmt_ratio(ratios["train_step_time"])}{mem}, inference latency '
+        f'{_fmt_ratio(ratios["inference_latency"])}; params/FLOPs '
+        f'{"OK" if result["parity_ok"] else "MISMATCH"}, max abs diff '
+        f'{infer["max_abs_diff"]:.3g}')
+    return '\n'.join(rows)
+
+
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float('inf')
+
+
+if __name__ == '__main__':  # the memory measurement's child process
+    memory_worker(sys.argv[1])
