@@ -5,14 +5,16 @@ from .channel_graph import (ChannelGraph, ChannelGroup, LayerChannels,
 from .distillation import (DistilledSingleStageDetector, Distiller,
                            TeacherMismatchError)
 from .netaug_backbone import NetAugBackbone
-from .netaug_detector import NetAugDetector, netaug_train_step
+from .netaug_detector import NetAugDetector
+from .train_step import netaug_train_step, uncount_backward
 from .supernet import Supernet, permute_copy, permute_optimizer_state
 from .width_space import WidthSpace, choices_from_factors
 
 __all__ = [
     'ChannelGraph', 'ChannelGroup', 'DistilledSingleStageDetector',
-    'Distiller', 'TeacherMismatchError', 'LayerChannels', 'UnsupportedModelError',
+    'Distiller', 'TeacherMismatchError', 'LayerChannels',
+    'UnsupportedModelError',
     'NetAugBackbone', 'NetAugDetector', 'Supernet', 'WidthSpace',
     'choices_from_factors', 'netaug_train_step', 'permute_copy',
-    'permute_optimizer_state', 'recalibrate_batchnorm'
+    'permute_optimizer_state', 'recalibrate_batchnorm', 'uncount_backward'
 ]

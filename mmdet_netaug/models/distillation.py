@@ -29,7 +29,6 @@ Every loss is zero when the student's outputs equal the teacher's.
 """
 import copy
 import os.path as osp
-from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch

@@ -1,8 +1,6 @@
 """Shared start of the command-line tools."""
 import os.path as osp
 
-import argparse
-
 from mmengine.config import Config, DictAction
 
 from mmdet.utils import register_all_modules, setup_cache_size_limit_of_dynamo
