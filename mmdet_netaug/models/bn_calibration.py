@@ -35,15 +35,16 @@ def preserved_rng_state():
 @torch.no_grad()
 def recalibrate_batchnorm(model: nn.Module, batches: Iterable[dict],
                           num_batches: int) -> int:
-    """Measure the tiny model's BatchNorm statistics anew.
+    """Measure a detector's BatchNorm statistics anew.
 
-    Every BatchNorm of ``model`` (a :class:`NetAugDetector`) is reset and
-    accumulates a plain average over ``num_batches`` training batches run
-    through the tiny model; under distributed training the result is
-    averaged over ranks, so every rank evaluates the same model.
+    Every BatchNorm of ``model`` is reset and accumulates a plain average
+    over ``num_batches`` training batches run through its ``_forward`` (for
+    a :class:`NetAugDetector`, the tiny model); under distributed training
+    the result is averaged over ranks, so every rank evaluates the same
+    model.
 
     Args:
-        model (NetAugDetector): The model (not a DDP wrapper).
+        model (nn.Module): The detector (not a DDP wrapper).
         batches (Iterable[dict]): Training batches as the dataloader yields
             them (before the data preprocessor).
         num_batches (int): How many batches to use.
@@ -57,7 +58,6 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[dict],
     norms = [m for m in model.modules() if isinstance(m, _BatchNorm)]
     momenta = [m.momentum for m in norms]
     was_training = model.training
-    model.supernet.set_tiny()
     model.eval()
     for m in norms:
         m.reset_running_stats()
@@ -68,7 +68,7 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[dict],
         with preserved_rng_state():
             for batch in batches:
                 data = model.data_preprocessor(batch, training=True)
-                model.detector._forward(data['inputs'])
+                model._forward(data['inputs'])
                 used += 1
                 if used >= num_batches:
                     break

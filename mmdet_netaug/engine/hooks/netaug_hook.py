@@ -2,20 +2,16 @@
 import random
 from typing import Optional
 
-import numpy as np
-import torch
-from mmengine.dist import broadcast_object_list, get_rank, get_world_size
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.dist import broadcast_object_list
+from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
-from torch.utils.data import DataLoader, RandomSampler
 
 from mmdet.registry import HOOKS
-from ...models.bn_calibration import (preserved_rng_state,
-                                      recalibrate_batchnorm)
 from ...models.netaug_detector import NetAugDetector
 from ...models.supernet import permute_copy, permute_optimizer_state
 from ..model_wrapper import NetAugDistributedDataParallel
+from .bn_reestimation import BatchNormReestimation
 
 
 def sample_widths(model, seed: int, iteration: int, augment_width: bool):
@@ -83,13 +79,14 @@ class NetAugHook(Hook):
             raise ValueError('NetAugHook: field "bn_calibration_batches" '
                              'must be an integer >= 1, got '
                              f'{bn_calibration_batches!r}')
+        #: Re-estimation of the tiny model's BatchNorm statistics.
+        self.reestimation = BatchNormReestimation(bn_calibration_batches,
+                                                  'NetAug')
         self.width_aug_stop = float(width_aug_stop)
         self.netaug_stop_epoch = netaug_stop_epoch
         self.sort_channels = sort_channels
         self.bn_calibration_batches = bn_calibration_batches
         self.seed = seed
-        self.bn_stale = False
-        self._calibration_loader = None
         self._widths = None
 
     # -- helpers ----------------------------------------------------------
@@ -132,6 +129,7 @@ class NetAugHook(Hook):
                 "do not add dict(type='NetAugHook') again)")
         model = self.netaug_model(runner)
         model.use_schedule(self)
+        self.reestimation.setup(runner)
         # A single-process Runner reverts every SyncBatchNorm to a plain
         # BatchNorm (DynamicSyncBatchNorm included): put the dynamic ones
         # back (without a process group they compute plain BatchNorm).
@@ -178,7 +176,7 @@ class NetAugHook(Hook):
         self._widths = (self.sample_widths_at(model, runner.iter,
                                               runner.max_iters)
                         if self.netaug_active(runner) else None)
-        self.bn_stale = True
+        self.reestimation.stale = True
 
     def current_widths(self):
         """The augmented sub-network of the current training step (None:
@@ -188,134 +186,36 @@ class NetAugHook(Hook):
 
     def after_train_iter(self, runner: Runner, batch_idx: int,
                          data_batch=None, outputs=None) -> None:
-        if self.checkpoint_due(runner, by_epoch=False):
-            self.recalibrate_before_save(runner)
+        self.reestimation.after_train_iter(runner, self.seed)
 
     def after_train_epoch(self, runner: Runner) -> None:
-        if self.checkpoint_due(runner, by_epoch=True):
-            self.recalibrate_before_save(runner)
+        self.reestimation.after_train_epoch(runner, self.seed)
 
     def before_val_epoch(self, runner: Runner) -> None:
-        if self.bn_stale:
-            self.recalibrate(runner)
-
-    @staticmethod
-    def checkpoint_due(runner: Runner, by_epoch: bool) -> bool:
-        """Whether a ``CheckpointHook`` saves at the end of this epoch
-        (``by_epoch``) or iteration, by its own rule (the same on every
-        rank)."""
-        for hook in runner.hooks:
-            if not isinstance(hook, CheckpointHook) or (hook.by_epoch !=
-                                                        by_epoch):
-                continue
-            if by_epoch:
-                due = hook.every_n_epochs(
-                    runner, hook.interval, hook.save_begin) or (
-                        hook.save_last and hook.is_last_train_epoch(runner))
-            else:
-                due = hook.every_n_train_iters(
-                    runner, hook.interval, hook.save_begin) or (
-                        hook.save_last and hook.is_last_train_iter(runner))
-            if due:
-                return True
-        return False
-
-    @staticmethod
-    def averages_weights(runner: Runner) -> bool:
-        """Whether an EMA hook (mmengine's ``EMAHook`` or one like it)
-        keeps an averaged copy of the model, which checkpoints hold."""
-        return any(hasattr(h, 'ema_model') for h in runner.hooks)
-
-    def recalibrate_before_save(self, runner: Runner) -> None:
-        """Re-estimate the BatchNorm statistics on every rank just before
-        the ``CheckpointHook`` saves (this hook's priority is above its).
-
-        ``Runner.save_checkpoint`` runs on rank 0 only, so the
-        re-estimation, whose statistics are all-reduced over ranks, cannot
-        wait for ``before_save_checkpoint``. With an EMA hook the
-        checkpoint holds the averaged weights, whose statistics
-        ``before_save_checkpoint`` measures.
-        """
-        if self.bn_stale and not self.averages_weights(runner):
-            self.recalibrate(runner)
+        self.reestimation.before_val_epoch(runner, self.seed)
 
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         checkpoint['netaug'] = dict(seed=self.seed)
-        saved = checkpoint.get('state_dict')
-        if not self.bn_stale or saved is None:
-            return
-        if get_world_size() > 1:
-            # On rank 0 alone (Runner.save_checkpoint is master-only): the
-            # re-estimation's all-reduce would wait for the other ranks.
-            runner.logger.warning(
-                'NetAug: this checkpoint holds BatchNorm statistics that '
-                'were not re-estimated for the tiny model (a save outside '
-                'the CheckpointHook schedule, or with an EMA hook, in '
-                'distributed training); evaluation re-estimates them')
-            return
-        model = self.netaug_model(runner)
-        if not self.averages_weights(runner):
-            self.recalibrate(runner)
-            fresh = model.state_dict()
-        else:
-            # EMAHook saves its averaged weights: measure the statistics of
-            # those weights, then give the model its own back.
-            current = {k: v.detach().clone()
-                       for k, v in model.state_dict().items()}
-            model.load_state_dict(saved)
-            self.recalibrate(runner)
-            fresh = {k: v.detach().clone()
-                     for k, v in model.state_dict().items()}
-            model.load_state_dict(current)
-            self.bn_stale = True
-        # The state dict was taken before this hook: refresh its BN buffers.
-        for key in saved:
-            if key.endswith(('running_mean', 'running_var',
-                             'num_batches_tracked')) and key in fresh:
-                saved[key] = fresh[key].detach().cpu()
+        self.reestimation.before_save_checkpoint(runner, checkpoint,
+                                                 self.seed)
 
     def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         saved = checkpoint.get('netaug')
         if saved is not None:
             self.seed = saved['seed']
 
+    @property
+    def bn_stale(self) -> bool:
+        """Whether training changed the BatchNorm statistics since they
+        were last re-estimated."""
+        return self.reestimation.stale
+
+    @bn_stale.setter
+    def bn_stale(self, value: bool) -> None:
+        self.reestimation.stale = bool(value)
+
     def recalibrate(self, runner: Runner) -> None:
-        """Re-estimate the tiny model's BatchNorm statistics now.
-
-        The batches, and the random data augmentation applied to them, are
-        a function of the sampler seed, the iteration and the rank (the
-        generators of the process are left as they were).
-        """
-        seed = random.Random(f'netaug-bn-{self.seed}-{runner.iter}-'
-                             f'{get_rank()}').getrandbits(63)
-        with preserved_rng_state():
-            random.seed(seed)
-            np.random.seed(seed % 2**32)
-            torch.manual_seed(seed)  # sampler, worker seeds
-            used = recalibrate_batchnorm(self.netaug_model(runner),
-                                         self.calibration_loader(runner),
-                                         self.bn_calibration_batches)
-        runner.logger.info(f'NetAug: re-estimated the tiny model\'s '
-                           f'BatchNorm statistics on {used} training batches')
-        self.bn_stale = False
-
-    def calibration_loader(self, runner: Runner) -> DataLoader:
-        """Random training batches for re-estimation (a loader of its own,
-        so that the training loader's iteration is never disturbed)."""
-        if self._calibration_loader is None:
-            train = runner.train_dataloader
-            # A batch sampler (e.g. mmdet's AspectRatioBatchSampler) leaves
-            # the loader's own batch_size at None.
-            batch_size = train.batch_size or train.batch_sampler.batch_size
-            sampler = RandomSampler(
-                train.dataset,
-                replacement=True,
-                num_samples=self.bn_calibration_batches * batch_size)
-            self._calibration_loader = DataLoader(
-                train.dataset,
-                batch_size=batch_size,
-                sampler=sampler,
-                num_workers=train.num_workers,
-                collate_fn=train.collate_fn,
-                drop_last=True)
-        return self._calibration_loader
+        """Re-estimate the tiny model's BatchNorm statistics now: the
+        batches, and their random data augmentation, are a function of the
+        sampler seed, the iteration and the rank."""
+        self.reestimation.recalibrate(runner, self.seed)

@@ -1,0 +1,263 @@
+"""Re-estimating a detector's BatchNorm statistics on training batches,
+before validation and into checkpoints.
+
+:class:`BatchNormReestimation` is the component (NetAugHook owns one: wide
+passes change the statistics the tiny model shares); :class:`ReestimateBNHook`
+is the same component as a hook of its own, for any mmdet detector (e.g. a
+model trained at one resolution and evaluated at another), as
+``torch.optim.swa_utils.update_bn`` and mmpretrain's ``PreciseBNHook`` do.
+
+The batches, and the random data augmentation applied to them, are a
+function of the seed, the iteration and the rank: a resumed run re-estimates
+exactly what the uninterrupted run does. The batches come from the training
+loader's own dataset, collate function and worker seeding, through a
+shuffling ``DefaultSampler``.
+"""
+import random
+from typing import List, Optional
+
+import numpy as np
+import torch
+from mmengine.dist import get_rank, get_world_size
+from mmengine.hooks import CheckpointHook, Hook
+from mmengine.model import is_model_wrapper
+from mmengine.dataset import DefaultSampler
+from mmengine.runner import Runner
+from torch.utils.data import DataLoader
+
+from mmdet.registry import HOOKS
+from ...models.bn_calibration import (preserved_rng_state,
+                                      recalibrate_batchnorm)
+
+
+def unwrapped(runner: Runner):
+    """The runner's model without its DDP wrapper."""
+    return runner.model.module if is_model_wrapper(runner.model) \
+        else runner.model
+
+
+class BatchNormReestimation:
+    """Re-estimates the BatchNorm statistics of a runner's model.
+
+    Args:
+        num_batches (int): Training batches per re-estimation.
+        name (str): The owner, for log messages and errors.
+    """
+
+    def __init__(self, num_batches: int = 20, name: str = 'BatchNorm') -> None:
+        if not isinstance(num_batches, int) or num_batches < 1:
+            raise ValueError(f'{name}: the number of BatchNorm re-estimation '
+                             f'batches must be an integer >= 1, got '
+                             f'{num_batches!r}')
+        self.num_batches = num_batches
+        self.name = name
+        #: Whether training changed the statistics since the last estimate.
+        self.stale = False
+        self._loader = None
+        self._checkpoint_hooks: List[CheckpointHook] = []
+        self._averages = False
+        self._ema_statistics: Optional[dict] = None
+
+    def setup(self, runner: Runner) -> None:
+        """Look up the runner's checkpoint hooks and whether an EMA hook
+        keeps averaged weights (once, before the run)."""
+        self._checkpoint_hooks = [
+            h for h in runner.hooks if isinstance(h, CheckpointHook)
+        ]
+        self._averages = any(hasattr(h, 'ema_model') for h in runner.hooks)
+
+    @property
+    def averages_weights(self) -> bool:
+        """Whether checkpoints hold an EMA hook's averaged weights."""
+        return self._averages
+
+    def checkpoint_due(self, runner: Runner, by_epoch: bool) -> bool:
+        """Whether a ``CheckpointHook`` saves at the end of this epoch
+        (``by_epoch``) or iteration, by its own rule (the same on every
+        rank)."""
+        for hook in self._checkpoint_hooks:
+            if hook.by_epoch != by_epoch:
+                continue
+            if by_epoch:
+                due = hook.every_n_epochs(
+                    runner, hook.interval, hook.save_begin) or (
+                        hook.save_last and hook.is_last_train_epoch(runner))
+            else:
+                due = hook.every_n_train_iters(
+                    runner, hook.interval, hook.save_begin) or (
+                        hook.save_last and hook.is_last_train_iter(runner))
+            if due:
+                return True
+        return False
+
+    def loader(self, runner: Runner) -> DataLoader:
+        """Shuffled training batches from the training loader's own
+        dataset, collate function and worker seeding, with a shuffling
+        ``DefaultSampler`` (a rank's share under DDP); the training loader's
+        iteration is never disturbed. (``Runner.build_dataloader`` would
+        deep-copy the built dataset, which for COCO doubles its memory.)"""
+        if self._loader is None:
+            train = runner.train_dataloader
+            # a batch sampler (e.g. mmdet's AspectRatioBatchSampler) leaves
+            # the loader's own batch_size at None
+            batch_size = train.batch_size or train.batch_sampler.batch_size
+            self._loader = DataLoader(
+                train.dataset,
+                batch_size=batch_size,
+                sampler=DefaultSampler(train.dataset, shuffle=True, seed=0),
+                num_workers=train.num_workers,
+                collate_fn=train.collate_fn,
+                worker_init_fn=train.worker_init_fn,
+                drop_last=True)
+        return self._loader
+
+    def recalibrate(self, runner: Runner, seed: int) -> None:
+        """Re-estimate the statistics now, on batches chosen by ``seed``,
+        the iteration and the rank (the process's generators are left as
+        they were)."""
+        draw = random.Random(f'netaug-bn-{seed}-{runner.iter}-'
+                             f'{get_rank()}').getrandbits(63)
+        loader = self.loader(runner)
+        sampler = getattr(loader, 'sampler', None)
+        if hasattr(sampler, 'set_epoch'):
+            sampler.set_epoch(draw % 2**31)  # the order of this estimate
+        with preserved_rng_state():
+            random.seed(draw)
+            np.random.seed(draw % 2**32)
+            torch.manual_seed(draw)  # augmentation in the main process
+            used = recalibrate_batchnorm(unwrapped(runner), loader,
+                                         self.num_batches)
+        runner.logger.info(f'{self.name}: re-estimated the BatchNorm '
+                           f'statistics on {used} training batches')
+        self.stale = False
+
+    def recalibrate_before_save(self, runner: Runner, seed: int) -> None:
+        """On every rank, just before the ``CheckpointHook`` saves:
+        ``Runner.save_checkpoint`` runs on rank 0 only, so the
+        re-estimation, whose statistics are all-reduced over ranks, cannot
+        wait for ``before_save_checkpoint``. With an EMA hook, the
+        statistics of the averaged weights are measured (and kept for the
+        checkpoint) instead, on every rank as well."""
+        if not self.stale:
+            return
+        if not self._averages:
+            self.recalibrate(runner, seed)
+            return
+        self._ema_statistics = self._measure_ema(runner, seed)
+
+    def _measure_ema(self, runner: Runner, seed: int) -> Optional[dict]:
+        """The BatchNorm statistics of the EMA hook's averaged weights; the
+        model gets its own weights back and stays stale."""
+        ema = next((h.ema_model for h in runner.hooks
+                    if hasattr(h, 'ema_model')), None)
+        if ema is None:
+            return None
+        model = unwrapped(runner)
+        current = {k: v.detach().clone()
+                   for k, v in model.state_dict().items()}
+        model.load_state_dict(ema.module.state_dict())
+        try:
+            self.recalibrate(runner, seed)
+            fresh = {k: v.detach().cpu().clone()
+                     for k, v in model.state_dict().items() if _bn_key(k)}
+        finally:
+            model.load_state_dict(current)
+            self.stale = True
+        return fresh
+
+    # -- the events of a hook that owns this component --------------------
+    def after_train_iter(self, runner: Runner, seed: int) -> None:
+        """Re-estimate if a checkpoint is saved after this iteration."""
+        if self.checkpoint_due(runner, by_epoch=False):
+            self.recalibrate_before_save(runner, seed)
+
+    def after_train_epoch(self, runner: Runner, seed: int) -> None:
+        """Re-estimate if a checkpoint is saved after this epoch."""
+        if self.checkpoint_due(runner, by_epoch=True):
+            self.recalibrate_before_save(runner, seed)
+
+    def before_val_epoch(self, runner: Runner, seed: int) -> None:
+        """Re-estimate if training changed the statistics."""
+        if self.stale:
+            self.recalibrate(runner, seed)
+
+    def before_save_checkpoint(self, runner: Runner, checkpoint: dict,
+                               seed: int) -> None:
+        """Write fresh statistics into the checkpoint's state dict (taken
+        before this hook ran)."""
+        saved = checkpoint.get('state_dict')
+        fresh, self._ema_statistics = self._ema_statistics, None
+        if saved is None:
+            return
+        if fresh is None:
+            if not self.stale:
+                return
+            if get_world_size() > 1:
+                # rank 0 alone: the re-estimation's all-reduce would wait
+                runner.logger.warning(
+                    f'{self.name}: this checkpoint holds BatchNorm '
+                    'statistics that were not re-estimated (a save outside '
+                    'the CheckpointHook schedule in distributed training); '
+                    'evaluation re-estimates them')
+                return
+            if self._averages:
+                fresh = self._measure_ema(runner, seed)
+            else:
+                self.recalibrate(runner, seed)
+                fresh = {k: v.detach().cpu()
+                         for k, v in unwrapped(runner).state_dict().items()
+                         if _bn_key(k)}
+        if fresh is None:
+            return
+        for key in saved:
+            if _bn_key(key) and key in fresh:
+                saved[key] = fresh[key]
+
+
+def _bn_key(key: str) -> bool:
+    return key.endswith(('running_mean', 'running_var',
+                         'num_batches_tracked'))
+
+
+@HOOKS.register_module()
+class ReestimateBNHook(Hook):
+    """Re-estimates the model's BatchNorm statistics on
+    ``num_batches`` training batches before every validation and into every
+    checkpoint (see :class:`BatchNormReestimation`); for any mmdet detector.
+    NetAug configs do not need it: :class:`NetAugHook` does the same.
+
+    Args:
+        num_batches (int): Training batches per re-estimation. Default: 20.
+        seed (int, optional): Seed of the batch choice. Default: the
+            runner's seed.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, num_batches: int = 20,
+                 seed: Optional[int] = None) -> None:
+        self.reestimation = BatchNormReestimation(num_batches,
+                                                  'ReestimateBNHook')
+        self.seed = seed
+
+    def before_run(self, runner: Runner) -> None:
+        self.reestimation.setup(runner)
+        if self.seed is None:
+            self.seed = runner.seed if runner.seed is not None else 0
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        self.reestimation.stale = True
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        self.reestimation.after_train_iter(runner, self.seed)
+
+    def after_train_epoch(self, runner: Runner) -> None:
+        self.reestimation.after_train_epoch(runner, self.seed)
+
+    def before_val_epoch(self, runner: Runner) -> None:
+        self.reestimation.before_val_epoch(runner, self.seed)
+
+    def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
+        self.reestimation.before_save_checkpoint(runner, checkpoint,
+                                                 self.seed)
