@@ -1,8 +1,9 @@
 """High-level functions used by the tools."""
 from .export import (ExportError, build_netaug_model, export_tiny,
-                     flatten_outputs, model_complexity, plain_config)
+                     flatten_outputs, max_output_difference,
+                     model_complexity, plain_config)
 
 __all__ = [
     'ExportError', 'build_netaug_model', 'export_tiny', 'flatten_outputs',
-    'model_complexity', 'plain_config'
+    'max_output_difference', 'model_complexity', 'plain_config'
 ]

@@ -23,7 +23,8 @@ from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from ..engine.hooks.netaug_hook import sample_widths
 from ..models import NetAugDetector
-from .export import build_netaug_model, flatten_outputs, model_complexity
+from .export import (build_netaug_model, max_output_difference,
+                     model_complexity)
 
 ROLES = ('netaug', 'plain')
 
@@ -228,15 +229,7 @@ def inference_parity(netaug, exported, plain, images: torch.Tensor,
     for model in (netaug, exported, plain):
         model.to(device).eval()
     images = images.to(device)
-    with torch.no_grad():
-        ours = flatten_outputs(exported._forward(images))
-        theirs = flatten_outputs(netaug._forward(images))
-    if len(ours) != len(theirs) or any(a.shape != b.shape
-                                       for a, b in zip(ours, theirs)):
-        max_abs_diff = float('inf')
-    else:
-        max_abs_diff = max((a - b).abs().max().item()
-                           for a, b in zip(ours, theirs))
+    max_abs_diff = max_output_difference(exported, netaug, images)
 
     image = images[:1]
     models = dict(exported=exported, plain=plain, supernet_tiny=netaug)
