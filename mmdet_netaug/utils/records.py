@@ -23,7 +23,7 @@ def write_json(path: str, data, **dump_options) -> None:
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     tmp = f'{path}.tmp'
     with open(tmp, 'w') as f:
-        json.dump(data, f, **dict(dict(indent=2), **dump_options))
+        json.dump(data, f, **{'indent': 2, **dump_options})
     os.replace(tmp, path)
 
 

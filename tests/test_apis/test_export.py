@@ -8,8 +8,9 @@ import torch
 from conftest import REPO, fake_batch, load_config
 from mmdet_netaug.apis import build_netaug_model, export_tiny
 
-# Runs in a fresh interpreter that never imports mmdet_netaug.
-STOCK_MMDET = r'''
+# Run in a fresh interpreter that never imports mmdet_netaug: build the
+# exported config's model and load its checkpoint strictly, then check.
+STOCK_LOAD = r'''
 import sys, torch
 from mmengine.config import Config
 from mmdet.registry import MODELS
@@ -19,6 +20,8 @@ config, checkpoint, batch = sys.argv[1:4]
 model = MODELS.build(Config.fromfile(config).model).eval()
 state = torch.load(checkpoint, map_location='cpu', weights_only=True)
 model.load_state_dict(state['state_dict'], strict=True)
+'''
+STOCK_MMDET = STOCK_LOAD + r'''
 images, samples, expected = torch.load(batch, weights_only=False)
 with torch.no_grad():
     try:
@@ -133,16 +136,7 @@ def test_export_is_checked_before_it_is_written(tmp_path, monkeypatch):
     assert open(first['checkpoint'], 'rb').read() != written
 
 
-STOCK_LOAD = r'''
-import sys, torch
-from mmengine.config import Config
-from mmdet.registry import MODELS
-from mmdet.utils import register_all_modules
-register_all_modules()
-config, checkpoint, batch = sys.argv[1:4]
-model = MODELS.build(Config.fromfile(config).model).eval()
-state = torch.load(checkpoint, map_location='cpu', weights_only=True)
-model.load_state_dict(state['state_dict'], strict=True)
+STOCK_RAW_OUTPUTS = STOCK_LOAD + r'''
 images, expected = torch.load(batch, weights_only=True)
 with torch.no_grad():
     outputs = model._forward(images)
@@ -169,7 +163,7 @@ def test_rtmdet_export_loads_strictly_into_stock_mmdet(tmp_path):
     batch = tmp_path / 'batch.pt'
     torch.save((images, expected), batch)
     run = subprocess.run(
-        [sys.executable, '-c', STOCK_LOAD, result['config'],
+        [sys.executable, '-c', STOCK_RAW_OUTPUTS, result['config'],
          result['checkpoint'], str(batch)],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]

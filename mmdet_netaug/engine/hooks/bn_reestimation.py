@@ -55,7 +55,7 @@ class BatchNormReestimation:
         self.stale = False
         self._loader = None
         self._checkpoint_hooks: List[CheckpointHook] = []
-        self._averages = False
+        self._ema_hook: Optional[Hook] = None
         self._ema_statistics: Optional[dict] = None
 
     def setup(self, runner: Runner) -> None:
@@ -64,12 +64,13 @@ class BatchNormReestimation:
         self._checkpoint_hooks = [
             h for h in runner.hooks if isinstance(h, CheckpointHook)
         ]
-        self._averages = any(hasattr(h, 'ema_model') for h in runner.hooks)
+        self._ema_hook = next(
+            (h for h in runner.hooks if hasattr(h, 'ema_model')), None)
 
     @property
     def averages_weights(self) -> bool:
         """Whether checkpoints hold an EMA hook's averaged weights."""
-        return self._averages
+        return self._ema_hook is not None
 
     def checkpoint_due(self, runner: Runner, by_epoch: bool) -> bool:
         """Whether a ``CheckpointHook`` saves at the end of this epoch
@@ -140,7 +141,7 @@ class BatchNormReestimation:
         checkpoint) instead, on every rank as well."""
         if not self.stale:
             return
-        if not self._averages:
+        if not self.averages_weights:
             self.recalibrate(runner, seed)
             return
         self._ema_statistics = self._measure_ema(runner, seed)
@@ -148,10 +149,9 @@ class BatchNormReestimation:
     def _measure_ema(self, runner: Runner, seed: int) -> Optional[dict]:
         """The BatchNorm statistics of the EMA hook's averaged weights; the
         model gets its own weights back and stays stale."""
-        ema = next((h.ema_model for h in runner.hooks
-                    if hasattr(h, 'ema_model')), None)
-        if ema is None:
+        if self._ema_hook is None:
             return None
+        ema = self._ema_hook.ema_model
         model = unwrapped(runner)
         current = {k: v.detach().clone()
                    for k, v in model.state_dict().items()}
@@ -200,7 +200,7 @@ class BatchNormReestimation:
                     'the CheckpointHook schedule in distributed training); '
                     'evaluation re-estimates them')
                 return
-            if self._averages:
+            if self.averages_weights:
                 fresh = self._measure_ema(runner, seed)
             else:
                 self.recalibrate(runner, seed)
