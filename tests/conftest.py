@@ -28,9 +28,14 @@ def cards_root() -> Path:
 
 def load_tool(relative_path: str):
     """Import a command-line script of the repository (e.g.
-    ``tools/train.py``) as a module."""
+    ``tools/train.py``) as a module. As ``python <script>`` does, the
+    script's folder comes first on ``sys.path``, so that it imports its
+    sibling modules (``voc_xml`` beside ``voc_to_coco.py``)."""
     import importlib.util
+    import sys
     path = REPO / relative_path
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -83,7 +88,8 @@ CARDS_CLASSES = ('nine', 'ten', 'jack', 'queen', 'king', 'ace')
 @pytest.fixture(scope='session')
 def cards_coco(cards_root, tmp_path_factory) -> Path:
     """The cards data in COCO format (as the README's conversion makes it)."""
-    from mmdet_netaug.datasets import convert_voc_to_coco
+    convert_voc_to_coco = load_tool(
+        'tools/dataset_converters/voc_to_coco.py').convert_voc_to_coco
     out = tmp_path_factory.mktemp('cards_coco')
     (out / 'annotations').mkdir()
     for split in ('train', 'test'):

@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 from mmdet.datasets import CocoDataset
 
-from mmdet_netaug.datasets import (CheckedCocoDataset, VOCConversionWarning,
-                                   convert_voc_to_coco)
+from conftest import load_tool
+from mmdet_netaug.datasets import CheckedCocoDataset
 from mmdet_netaug.datasets.checked_coco import ClassMismatchWarning
+
+converter = load_tool('tools/dataset_converters/voc_to_coco.py')
+VOCConversionWarning = converter.VOCConversionWarning
+convert_voc_to_coco = converter.convert_voc_to_coco
 
 CLASSES = ('nine', 'ten', 'jack', 'queen', 'king', 'ace')
 

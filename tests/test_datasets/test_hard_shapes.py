@@ -6,8 +6,11 @@ import numpy as np
 from mmengine.config import Config
 
 from conftest import REPO, load_tool
-from mmdet_netaug.datasets import (HARD_SHAPES_CLASSES, CheckedCocoDataset,
-                                   make_hard_shapes_coco)
+from mmdet_netaug.datasets import CheckedCocoDataset
+
+hard_shapes = load_tool('tools/misc/hard_shapes.py')
+HARD_SHAPES_CLASSES = hard_shapes.HARD_SHAPES_CLASSES
+make_hard_shapes_coco = hard_shapes.make_hard_shapes_coco
 
 SMALL = dict(num_train=60, num_val=6, image_size=(96, 96), seed=2)
 

@@ -1,6 +1,6 @@
-"""Tests for :mod:`mmdet_netaug.datasets.synthetic` and its CLI."""
+"""Tests for tools/misc/synthetic_shapes.py and its CLI,
+tools/misc/make_synthetic_dataset.py."""
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -11,12 +11,15 @@ import cv2
 import pytest
 from pycocotools.coco import COCO
 
-from mmdet_netaug.datasets import (DEFAULT_IMAGE_SIZE, DEFAULT_NUM_TRAIN,
-                                   DEFAULT_NUM_VAL, SYNTHETIC_CLASSES,
-                                   make_synthetic_coco)
+from conftest import load_tool
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CLI = REPO_ROOT / 'tools' / 'misc' / 'make_synthetic_dataset.py'
+synthetic = load_tool('tools/misc/synthetic_shapes.py')
+DEFAULT_IMAGE_SIZE = synthetic.DEFAULT_IMAGE_SIZE
+DEFAULT_NUM_TRAIN = synthetic.DEFAULT_NUM_TRAIN
+DEFAULT_NUM_VAL = synthetic.DEFAULT_NUM_VAL
+SYNTHETIC_CLASSES = synthetic.SYNTHETIC_CLASSES
+make_synthetic_coco = synthetic.make_synthetic_coco
+
 SMALL = dict(num_train=12, num_val=5, image_size=(96, 128), seed=3)
 
 
@@ -103,9 +106,7 @@ def test_bad_arguments(tmp_path):
 
 
 def test_cli(tmp_path):
-    spec = importlib.util.spec_from_file_location('make_synthetic_cli', CLI)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_tool('tools/misc/make_synthetic_dataset.py')
     out = tmp_path / 'syn'
     argv = ['--out', str(out), '--num-train', '3', '--num-val', '2',
             '--size', '64', '--seed', '1']

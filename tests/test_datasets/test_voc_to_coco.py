@@ -1,6 +1,5 @@
-"""Tests for :mod:`mmdet_netaug.datasets.voc_to_coco` and its CLI."""
+"""Tests for tools/dataset_converters/voc_to_coco.py and voc_xml.py."""
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -14,25 +13,21 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from mmdet_netaug.datasets import (VOCConversionWarning, collect_voc_classes,
-                                   convert_voc_to_coco, parse_voc_xml)
+from conftest import load_tool
+
+converter = load_tool('tools/dataset_converters/voc_to_coco.py')
+VOCConversionWarning = converter.VOCConversionWarning
+collect_voc_classes = converter.collect_voc_classes
+convert_voc_to_coco = converter.convert_voc_to_coco
+parse_voc_xml = converter.parse_voc_xml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CARDS_ROOT = (REPO_ROOT / '..' / 'shared' / 'data' / 'cards').resolve()
 CARDS_CLASSES = ['ace', 'jack', 'king', 'nine', 'queen', 'ten']
-CLI = REPO_ROOT / 'tools' / 'dataset_converters' / 'voc_to_coco.py'
 
 needs_cards = pytest.mark.skipif(
     not (CARDS_ROOT / 'Annotations').is_dir(),
     reason=f'cards dataset not found at {CARDS_ROOT}')
-
-
-def load_cli():
-    """Import the command-line script as a module."""
-    spec = importlib.util.spec_from_file_location('voc_to_coco_cli', CLI)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def count_xml_objects(voc_root, split):
@@ -52,7 +47,7 @@ def cards_coco(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp('cards_coco')
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        load_cli().main([
+        converter.main([
             str(CARDS_ROOT),
             str(out_dir), '--splits', 'train', 'test', '--link-images'
         ])
@@ -256,7 +251,7 @@ def test_cli_classes_file(tmp_path, capsys):
                     {'a': ([('dog', (1, 1, 10, 10), 0)], '.jpg', (100, 80))})
     classes_file = tmp_path / 'classes.txt'
     classes_file.write_text('dog\ncat\n')
-    load_cli().main([
+    converter.main([
         str(root),
         str(tmp_path / 'out'), '--splits', 'train', '--classes-file',
         str(classes_file)

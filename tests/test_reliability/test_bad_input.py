@@ -260,7 +260,8 @@ def test_a_box_with_two_problems_is_counted_once(bad_boxes):
 def test_converter_and_dataset_apply_one_box_rule():
     """The VOC converter drops and clips what CheckedCocoDataset would."""
     from mmdet_netaug.datasets.box_rule import check_box
-    from mmdet_netaug.datasets.voc_to_coco import _convert_box
+    from conftest import load_tool
+    _convert_box = load_tool('tools/dataset_converters/voc_to_coco.py')._convert_box
     cases = [[1, 1, 1, 20], [5, 5, 60, 40], [70, 5, 90, 30], [-4, 3, 20, 20],
              [10, 10, 80, 60], [64, 10, 65, 20]]
     for bbox in cases:

@@ -10,9 +10,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmdet_netaug.datasets import convert_voc_to_coco
-
 from conftest import CARDS, REPO, load_tool
+
+convert_voc_to_coco = load_tool('tools/dataset_converters/voc_to_coco.py').convert_voc_to_coco
 
 NETAUG_CONFIG = 'configs/netaug_ssdlite_mbv2_cards.py'
 PLAIN_CONFIG = 'configs/ssdlite_mbv2_w035_cards.py'

@@ -9,9 +9,9 @@ import statistics
 
 import pytest
 
-from mmdet_netaug.datasets import convert_voc_to_coco
-
 from conftest import CARDS_CLASSES, load_config, load_tool
+
+convert_voc_to_coco = load_tool('tools/dataset_converters/voc_to_coco.py').convert_voc_to_coco
 
 NETAUG = 'configs/netaug_ssdlite_mbv2_cards.py'
 PLAIN = 'configs/ssdlite_mbv2_w035_cards.py'

@@ -8,18 +8,212 @@ Example::
 writes ``data/cards/annotations/{train,test}.json`` (one class list shared
 by all splits) and links ``data/cards/JPEGImages`` to the VOC images, so a
 config can use ``data_root='data/cards/'`` and
-``data_prefix=dict(img='JPEGImages/')``.
+``data_prefix=dict(img='JPEGImages/')``. The folder is read by
+``voc_xml.py`` beside this file (layout in its docstring).
+
+The box convention matches MMDetection's own converter
+(``tools/dataset_converters/pascal_voc.py``) and ``XMLDataset``: VOC corner
+coordinates are 1-based pixel indices, so 1 is subtracted from all four
+corners, and the COCO box is ``[xmin - 1, ymin - 1, xmax - xmin,
+ymax - ymin]``. Objects marked ``difficult`` are written with
+``iscrowd=1`` (and ``ignore=0``), exactly as that converter does, so that
+COCO evaluation ignores them.
+
+Nothing is dropped silently: degenerate boxes are dropped and boxes that
+reach outside the image are clipped by the rule CheckedCocoDataset applies
+(``mmdet_netaug.datasets.box_rule``), each with a
+:class:`VOCConversionWarning` naming the XML file and the box; everything
+else that is malformed raises an error naming the file or field.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import sys
 import warnings
+from typing import List, Optional, Sequence, Tuple
 
-from mmdet_netaug.datasets.voc_to_coco import (VOCConversionWarning,
-                                               collect_voc_classes,
-                                               convert_voc_to_coco,
-                                               load_class_names)
+import cv2
+from voc_xml import (ANNOTATION_DIR, check_classes, collect_voc_classes,
+                     load_class_names, parse_voc_xml, read_split_ids)
+
+from mmdet_netaug.datasets.box_rule import check_box
+
+
+class VOCConversionWarning(UserWarning):
+    """Warning for a box that was dropped or modified during conversion."""
+
+
+def _resolve_image(img_dir: str, img_id: str, xml_filename: Optional[str],
+                   xml_path: str, files: Sequence[str]) -> str:
+    """Find the image file of one annotation.
+
+    Uses ``<filename>`` from the XML when that file exists in ``img_dir``,
+    else the single file in ``img_dir`` named ``<img_id>.<ext>``.
+
+    Returns:
+        str: File name relative to ``img_dir``.
+    """
+    if xml_filename and osp.isfile(osp.join(img_dir, xml_filename)):
+        return xml_filename
+    candidates = sorted(
+        f for f in files
+        if osp.splitext(f)[0] == img_id and osp.isfile(osp.join(img_dir, f)))
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise FileNotFoundError(
+            f'No image found for annotation {xml_path}: neither '
+            f'<filename> "{xml_filename}" nor "{img_id}.*" exists in '
+            f'{img_dir}')
+    raise ValueError(f'Ambiguous image for annotation {xml_path}: '
+                     f'{candidates} in {img_dir} all match id "{img_id}"')
+
+
+def _read_image_size(img_path: str, xml_path: str) -> Tuple[int, int]:
+    """Read ``(width, height)`` from the image file itself."""
+    img = cv2.imread(img_path, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ValueError(f'Annotation {xml_path} has no valid <size> and '
+                         f'the image {img_path} cannot be read')
+    return int(img.shape[1]), int(img.shape[0])
+
+
+def _convert_box(bbox: List[int], width: int, height: int,
+                 xml_path: str) -> Optional[List[int]]:
+    """Convert a 1-based VOC box to a COCO ``[x, y, w, h]`` box checked by
+    the rule :class:`CheckedCocoDataset` applies (:func:`check_box`):
+    clipped to the image, or dropped, with a warning naming the file.
+
+    Args:
+        bbox (list[int]): ``[xmin, ymin, xmax, ymax]`` as in the XML.
+        width (int): Image width.
+        height (int): Image height.
+        xml_path (str): Annotation file, for the warning messages.
+
+    Returns:
+        list[int] | None: The COCO box, or None when it is dropped.
+    """
+    # Same convention as mmdet's pascal_voc.py converter: subtract 1 from
+    # all corners, then w = x2 - x1, h = y2 - y1.
+    x1, y1, x2, y2 = (v - 1 for v in bbox)
+    checked = check_box(x1, y1, x2 - x1, y2 - y1, width, height)
+    if checked.reason is not None:
+        verb = 'dropping' if checked.box is None else 'clipping'
+        warnings.warn(
+            f'{xml_path}: {verb} box (xmin, ymin, xmax, ymax)={tuple(bbox)}: '
+            f'{checked.reason}; {checked.action} (COCO [x, y, w, h])',
+            VOCConversionWarning)
+    return checked.box
+
+
+def _make_annotation(ann_id: int, img_id: int, cat_id: int, box: List[int],
+                     difficult: int) -> dict:
+    """Build one COCO annotation dict (fields as in mmdet's converter)."""
+    x, y, w, h = box
+    return dict(
+        id=ann_id,
+        image_id=img_id,
+        category_id=cat_id,
+        bbox=[x, y, w, h],
+        area=w * h,
+        segmentation=[[x, y, x, y + h, x + w, y + h, x + w, y]],
+        iscrowd=1 if difficult else 0,
+        ignore=0)
+
+
+def convert_voc_to_coco(voc_root: str,
+                        split: str,
+                        out_file: Optional[str],
+                        classes: Optional[Sequence[str]] = None,
+                        image_prefix: str = 'JPEGImages') -> dict:
+    """Convert one split of a VOC-style dataset to a COCO JSON file.
+
+    Image ids are ``1..N`` in split-file order, annotation ids ``1..M`` and
+    category ids ``1..K`` in class-list order. ``file_name`` is the image
+    file name relative to ``voc_root/image_prefix``.
+
+    Args:
+        voc_root (str): Root of the VOC-style dataset.
+        split (str): Split name; ids are read from
+            ``ImageSets/Main/<split>.txt``.
+        out_file (str | None): Output JSON path (parent folders are
+            created). None only returns the dict.
+        classes (Sequence[str], optional): Class names. An object of
+            another class is an error. If None, the classes found in this
+            split are used (sorted); prefer passing the result of
+            :func:`collect_voc_classes` over all splits, so that all splits
+            share one class list. Defaults to None.
+        image_prefix (str): Image folder relative to ``voc_root``.
+            Defaults to ``'JPEGImages'``.
+
+    Returns:
+        dict: The COCO dict (``images``, ``annotations``, ``categories``,
+        ``type``).
+
+    Raises:
+        FileNotFoundError: If the VOC root, the split file, an annotation
+            XML or an image is missing.
+        ValueError: If an XML is malformed or an object's class is not in
+            ``classes``.
+    """
+    if not osp.isdir(voc_root):
+        raise FileNotFoundError(f'VOC root is not a directory: {voc_root}')
+    img_dir = osp.join(voc_root, image_prefix)
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(f'Image folder not found: {img_dir}')
+    if classes is None:
+        classes = collect_voc_classes(voc_root, [split])
+    classes = check_classes(classes, source='classes argument')
+    cat_ids = {name: i for i, name in enumerate(classes, 1)}
+    files = os.listdir(img_dir)  # for images found by id, not <filename>
+
+    images, annotations = [], []
+    for img_idx, img_id in enumerate(read_split_ids(voc_root, split), 1):
+        xml_path = osp.join(voc_root, ANNOTATION_DIR, f'{img_id}.xml')
+        info = parse_voc_xml(xml_path)
+        file_name = _resolve_image(img_dir, img_id, info['filename'],
+                                   xml_path, files)
+        width, height = info['width'], info['height']
+        if width <= 0 or height <= 0:
+            width, height = _read_image_size(
+                osp.join(img_dir, file_name), xml_path)
+        images.append(
+            dict(id=img_idx, file_name=file_name, width=width, height=height))
+        for obj in info['objects']:
+            if obj['name'] not in cat_ids:
+                raise ValueError(
+                    f'Annotation {xml_path}: class "{obj["name"]}" is not in '
+                    f'the class list {classes}')
+            box = _convert_box(obj['bbox'], width, height, xml_path)
+            if box is not None:
+                annotations.append(
+                    _make_annotation(
+                        len(annotations) + 1, img_idx, cat_ids[obj['name']],
+                        box, obj['difficult']))
+    present = {ann['category_id'] for ann in annotations}
+    absent = [name for name, i in cat_ids.items() if i not in present]
+    if absent:
+        warnings.warn(
+            f'Split "{split}" of {voc_root} has no boxes of the classes '
+            f'{absent}; they are still written as categories, so that '
+            'labels follow the class list in every split',
+            VOCConversionWarning, stacklevel=2)
+
+    coco = dict(
+        images=images,
+        annotations=annotations,
+        categories=[
+            dict(id=i, name=name, supercategory='none')
+            for name, i in cat_ids.items()
+        ],
+        type='instance')
+    if out_file is not None:
+        out_dir = osp.dirname(osp.abspath(out_file))
+        os.makedirs(out_dir, exist_ok=True)
+        with open(out_file, 'w', encoding='utf-8') as f:
+            json.dump(coco, f)
+    return coco
 
 
 def parse_args(argv=None):

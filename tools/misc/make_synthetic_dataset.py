@@ -9,12 +9,13 @@ Examples::
 and triangles (data/synthetic). ``hard``: the underfitting benchmark, 24
 classes (shape x fill texture x hue family) with clutter and occlusion,
 20,000 + 1,000 images (data/hard_shapes; see
-mmdet_netaug/datasets/hard_shapes.py). Does nothing if the folder already
+tools/misc/hard_shapes.py). Does nothing if the folder already
 holds a complete dataset made with the same parameters.
 """
 import argparse
 
-from mmdet_netaug.datasets import hard_shapes, synthetic
+import hard_shapes
+import synthetic_shapes as synthetic
 
 VARIANTS = {
     'shapes': (synthetic.make_synthetic_coco, 'data/synthetic',

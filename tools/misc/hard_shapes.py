@@ -23,7 +23,7 @@ validation images of 192x192, JPEG):
 
 Layout and behaviour (idempotent reuse, byte-for-byte determinism,
 ``meta.json`` written last) are those of
-:func:`~mmdet_netaug.datasets.make_synthetic_coco`.
+:func:`synthetic_shapes.make_synthetic_coco`.
 """
 import json
 import os
@@ -33,7 +33,7 @@ from typing import Dict, List, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from .synthetic import (SPLITS, _check_count, _check_image_size,
+from synthetic_shapes import (SPLITS, _check_count, _check_image_size,
                         _make_background, _mask_box, _overlap,
                         is_complete_synthetic_coco)
 
@@ -198,7 +198,7 @@ def make_hard_shapes_coco(out_dir: str,
                           seed: int = 0) -> Dict:
     """Generate (or reuse) the hard shapes dataset in COCO format (see the
     module's description); arguments and result as
-    :func:`~mmdet_netaug.datasets.make_synthetic_coco`'s. Images are JPEG
+    :func:`synthetic_shapes.make_synthetic_coco`'s. Images are JPEG
     (quality 95) to keep tens of thousands of them small."""
     num_train = _check_count('num_train', num_train)
     num_val = _check_count('num_val', num_val)

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from ..utils.records import read_json
+from mmdet_netaug.utils.records import read_json
 
 __all__ = [
     'SYNTHETIC_CLASSES', 'DEFAULT_NUM_TRAIN', 'DEFAULT_NUM_VAL',
