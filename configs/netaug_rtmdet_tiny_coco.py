@@ -6,15 +6,10 @@
 # slice of every segment. The head's convolutions stay shared across levels.
 # Its dynamic soft-label assigner looks at the predictions, so targets are
 # assigned again for the augmented pass (not reused).
-_base_ = './rtmdet_tiny_coco.py'
-custom_imports = dict(imports=['mmdet_netaug'], allow_failed_imports=False)
+_base_ = ['./rtmdet_tiny_coco.py', './_base_/netaug.py']
+custom_imports = _base_.netaug_imports
 detector = _base_.model
-detector.backbone = dict(type='NetAugBackbone', backbone=detector.backbone)
-model = dict(_delete_=True, type='NetAugDetector', detector=detector)
-custom_hooks = _base_.custom_hooks + [dict(type='NetAugHook')]
-# Under DDP the tiny and the augmented pass back-propagate one after the
-# other (NetAugDetector.separate_backward); the rest is mmengine's default.
-model_wrapper_cfg = dict(
-    type='NetAugDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
+detector.backbone = dict(_base_.netaug_backbone, backbone=detector.backbone)
+model = dict(_base_.netaug_model, detector=detector)
+custom_hooks = _base_.custom_hooks + [_base_.netaug_hook]
+model_wrapper_cfg = _base_.netaug_model_wrapper_cfg

@@ -1,12 +1,9 @@
 # NetAug RTMDet x0.25 on COCO 2017: rtmdet_w025_coco.py's tiny model, data and
 # hooks with NetAug's defaults (see netaug_rtmdet_tiny_coco.py).
-_base_ = './rtmdet_w025_coco.py'
-custom_imports = dict(imports=['mmdet_netaug'], allow_failed_imports=False)
+_base_ = ['./rtmdet_w025_coco.py', './_base_/netaug.py']
+custom_imports = _base_.netaug_imports
 detector = _base_.model
-detector.backbone = dict(type='NetAugBackbone', backbone=detector.backbone)
-model = dict(_delete_=True, type='NetAugDetector', detector=detector)
-custom_hooks = _base_.custom_hooks + [dict(type='NetAugHook')]
-model_wrapper_cfg = dict(
-    type='NetAugDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
+detector.backbone = dict(_base_.netaug_backbone, backbone=detector.backbone)
+model = dict(_base_.netaug_model, detector=detector)
+custom_hooks = _base_.custom_hooks + [_base_.netaug_hook]
+model_wrapper_cfg = _base_.netaug_model_wrapper_cfg

@@ -1,19 +1,18 @@
 # NetAug SSDLite-MobileNetV2 at width 0.35 on COCO 2017. The tiny model is
 # exactly ssdlite_mbv2_w035_coco.py; training adds, every step, the loss of
 # one augmented sub-network that shares its weights.
-_base_ = './ssdlite_mbv2_w035_coco.py'
-custom_imports = dict(imports=['mmdet_netaug'], allow_failed_imports=False)
+_base_ = ['./ssdlite_mbv2_w035_coco.py', './_base_/netaug.py']
+custom_imports = _base_.netaug_imports
 
 detector = _base_.model
 detector.backbone = dict(
-    type='NetAugBackbone',
+    _base_.netaug_backbone,
     backbone=detector.backbone,
     width_choices=[1.0, 1.8, 2.6],  # channels between blocks
     expand_choices=[1.0, 1.6, 2.2, 2.8],  # hidden channels of blocks
     divisor=8)
 model = dict(
-    _delete_=True,
-    type='NetAugDetector',
+    _base_.netaug_model,
     detector=detector,
     aug_loss_weight=1.0,  # alpha
     separate_backward=True,  # tiny backward before the augmented forward
@@ -21,15 +20,10 @@ model = dict(
 
 custom_hooks = _base_.custom_hooks + [
     dict(
-        type='NetAugHook',
+        _base_.netaug_hook,
         width_aug_stop=0.5,  # fraction of training with width augmentation
         netaug_stop_epoch=None,  # epoch from which NetAug stops altogether
         sort_channels=True,  # L1-importance sorting at epoch starts
         bn_calibration_batches=20)  # BN re-estimation before evaluation
 ]
-# Under DDP the tiny and the augmented pass back-propagate one after the
-# other (NetAugDetector.separate_backward); the rest is mmengine's default.
-model_wrapper_cfg = dict(
-    type='NetAugDistributedDataParallel',
-    broadcast_buffers=False,
-    find_unused_parameters=False)
+model_wrapper_cfg = _base_.netaug_model_wrapper_cfg

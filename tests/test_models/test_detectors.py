@@ -243,9 +243,12 @@ def test_netaug_config_wraps_its_baseline_unchanged(name):
     """A NetAug twin changes nothing of its plain baseline but the wrapper
     around the model, one more hook, the DDP wrapper (mmengine's default
     settings, NetAug's train_step) and a gradient clip scaled for the
-    summed loss."""
+    summed loss. The stanza comes from configs/_base_/netaug.py."""
     text = (REPO / 'configs' / name).read_text()
-    baseline_name = re.search(r"^_base_ = '\./(.+\.py)'", text, re.M).group(1)
+    # the plain config, and NetAug's stanza from its one place
+    baseline_name = re.search(
+        r"^_base_ = \['\./(.+\.py)', '\./_base_/netaug\.py'\]", text,
+        re.M).group(1)
     netaug, baseline = load_config(name), load_config(baseline_name)
     assert netaug.model.type == 'NetAugDetector'
     detector = netaug.model.detector.to_dict()
