@@ -24,7 +24,7 @@ import mmdet_netaug  # noqa: F401  (registers NetAug and applies fixes)
 from mmdet.utils import register_all_modules
 from mmdet_netaug.apis import ExportError, build_netaug_model, export_tiny
 from mmdet_netaug.engine import CheckpointMismatchError
-from mmdet_netaug.utils import CfgOptionsAction, load_config
+from mmdet_netaug.utils import CfgOptionsAction, load_cli_config
 from mmdet_netaug.models import recalibrate_batchnorm
 
 
@@ -55,7 +55,7 @@ def parse_args():
 def main():
     args = parse_args()
     register_all_modules()
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_cli_config(args.config, args.cfg_options)
     try:
         model = build_netaug_model(cfg, args.checkpoint)
     except (CheckpointMismatchError, TypeError) as e:

@@ -3,7 +3,6 @@ its plain baseline on the same real batches: training step time (alternated
 steps), peak training memory (a child process per model: ``python -m
 mmdet_netaug.apis.benchmark SPEC``), and the inference parity of the
 exported tiny model; and the table that reports them."""
-import copy
 import json
 import os.path as osp
 import re
@@ -23,6 +22,7 @@ from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from ..engine.hooks.netaug_hook import sample_widths
 from ..models import NetAugDetector
+from ..utils.config import load_config
 from .export import (build_netaug_model, max_output_difference,
                      model_complexity)
 
@@ -38,11 +38,8 @@ def load_configs(netaug_config: str, plain_config: str,
     ``netaug_options`` to the NetAug config alone)."""
     cfgs = {}
     for role, path in zip(ROLES, (netaug_config, plain_config)):
-        cfg = Config.fromfile(path)
-        if cfg_options:
-            cfg.merge_from_dict(copy.deepcopy(cfg_options))
-        if role == 'netaug' and netaug_options:
-            cfg.merge_from_dict(copy.deepcopy(netaug_options))
+        cfg = load_config(path, cfg_options,
+                          netaug_options if role == 'netaug' else None)
         if batch_size is not None:
             cfg.train_dataloader.batch_size = batch_size
         cfgs[role] = cfg

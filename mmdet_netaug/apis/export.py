@@ -11,6 +11,7 @@ from mmengine.config import Config
 
 from mmdet.registry import MODELS
 from ..models import NetAugDetector
+from ..utils.config import load_config
 
 
 class _RawForward(nn.Module):
@@ -205,7 +206,7 @@ def export_tiny(cfg: Config,
 
         # Check the written files: strict load into a model built from the
         # written config, and equal raw outputs.
-        reloaded = MODELS.build(Config.fromfile(staged['.py']).model).eval()
+        reloaded = MODELS.build(load_config(staged['.py']).model).eval()
         state = torch.load(staged['.pth'], map_location='cpu',
                            weights_only=True)
         try:

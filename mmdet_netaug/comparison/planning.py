@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..utils.config import load_config
 from .constants import (DEFAULT_SEEDS, HOLDOUT_TRAIN_NAME, HOLDOUT_VAL_NAME,
                         ROLES)
 
@@ -245,7 +246,6 @@ def plan_runs(args) -> Tuple[List[Run], dict]:
     """Every run to train, in the order they start (seed by seed, so that an
     interrupted comparison has both models of the early seeds), and notes
     (holdout split, warnings)."""
-    from mmengine.config import Config
     user = parse_cfg_options(args.cfg_options)
     netaug = parse_cfg_options(args.netaug_options)
     notes = {'warnings': []}
@@ -253,11 +253,9 @@ def plan_runs(args) -> Tuple[List[Run], dict]:
     for pair in pairs_of(args):
         for role, config in zip(ROLES, pair):
             name = config_name(config)
-            cfg = Config.fromfile(config)
-            cfg.merge_from_dict(user)
+            cfg = load_config(config, user,
+                              netaug if role == 'netaug' else None)
             role_options = list(args.cfg_options)
-            if role == 'netaug':
-                cfg.merge_from_dict(netaug)
             epochs = args.epochs or cfg.train_cfg.max_epochs
             options, warnings = schedule_options(
                 cfg, epochs, args.val_interval, args.batch_size, args.times)

@@ -28,7 +28,6 @@ teacher's confidence that an anchor holds an object):
 Every loss is zero when the student's outputs equal the teacher's.
 """
 import copy
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -44,6 +43,7 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.config import Config, ConfigDict
 from torch import Tensor
 
+from ..utils.config import ConfigError, load_config
 from .bn_calibration import preserved_rng_state
 
 #: The options of a ``distill`` entry and their defaults.
@@ -288,16 +288,12 @@ def teacher_model_config(teacher_config) -> dict:
     config or dict holding ``model``)."""
     source = teacher_config
     if isinstance(teacher_config, str):
-        if '::' in teacher_config:
-            from mmengine.hub import get_config
-            cfg = get_config(teacher_config)
-        else:
-            if not osp.isfile(teacher_config):
-                raise ValueError(
-                    f'field "distill.teacher_config": {teacher_config} not '
-                    'found (a path relative to the working directory, or '
-                    'mmdet::<config>)')
-            cfg = Config.fromfile(teacher_config)
+        try:
+            cfg = load_config(teacher_config)
+        except ConfigError as error:
+            raise ValueError(
+                f'field "distill.teacher_config": {error} (a path relative '
+                'to the working directory, or mmdet::<config>)') from error
     elif isinstance(teacher_config, (dict, Config)):
         cfg = teacher_config
     else:

@@ -1,8 +1,11 @@
-"""Utilities for the command-line tools."""
-from .cli import CfgOptionsAction, config_from_args, load_config
+"""Utilities: loading configs, the command lines' shared start, dataset
+path checks and JSON records."""
+from .cli import CfgOptionsAction, config_from_args, load_cli_config
+from .config import ConfigError, load_config
 from .data_check import check_dataset_paths, check_evaluator_ann_files
 
 __all__ = [
-    'CfgOptionsAction', 'check_dataset_paths', 'check_evaluator_ann_files',
-    'config_from_args', 'load_config'
+    'CfgOptionsAction', 'ConfigError', 'check_dataset_paths',
+    'check_evaluator_ann_files', 'config_from_args', 'load_cli_config',
+    'load_config'
 ]

@@ -5,6 +5,8 @@ from mmengine.config import Config, DictAction
 
 from mmdet.utils import register_all_modules, setup_cache_size_limit_of_dynamo
 
+from .config import ConfigError, load_config
+
 
 class CfgOptionsAction(DictAction):
     """mmengine's ``DictAction`` (``--cfg-options KEY=VALUE ...``) whose
@@ -23,25 +25,15 @@ class CfgOptionsAction(DictAction):
                          '(lists as key="[a,b]", tuples as key="(a,b)")')
 
 
-def load_config(path: str, cfg_options=None) -> Config:
-    """``Config.fromfile`` plus ``--cfg-options``, with errors that name the
-    file or the option (``SystemExit``)."""
-    import os.path as osp
-    if not osp.isfile(path):
-        raise SystemExit(f'Error: config file not found: {path}')
+def load_cli_config(path: str, cfg_options=None) -> Config:
+    """:func:`~mmdet_netaug.utils.config.load_config` for a command line:
+    its errors (naming the file or the option) end the tool with one line
+    (``SystemExit``), not a traceback."""
     try:
-        cfg = Config.fromfile(path)
-    except Exception as error:  # syntax errors, missing bases, ...
-        raise SystemExit(f'Error: cannot load config {path}: '
-                         f'{type(error).__name__}: {error}')
-    if cfg_options:
-        try:
-            cfg.merge_from_dict(cfg_options)
-        except Exception as error:
-            raise SystemExit(
-                f'Error: --cfg-options {cfg_options} do not fit {path}: '
-                f'{type(error).__name__}: {error}')
-    return cfg
+        return load_config(path, cfg_options)
+    except ConfigError as error:
+        raise SystemExit(f'Error: {error}'.replace(
+            'options ', '--cfg-options ', 1))
 
 
 def config_from_args(args) -> Config:
@@ -54,7 +46,7 @@ def config_from_args(args) -> Config:
     """
     register_all_modules(init_default_scope=True)
     setup_cache_size_limit_of_dynamo()
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_cli_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -1,6 +1,5 @@
 """Bad input that used to end deep inside a library: each stops with one
 message naming the file or the option."""
-import json
 import os.path as osp
 import subprocess
 import sys
