@@ -3,7 +3,6 @@ its plain baseline on the same real batches: training step time (alternated
 steps), peak training memory (a child process per model: ``python -m
 mmdet_netaug.apis.benchmark SPEC``), and the inference parity of the
 exported tiny model; and the table that reports them."""
-import json
 import os.path as osp
 import re
 import resource
@@ -15,6 +14,7 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
+from mmengine.fileio import load
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner, set_random_seed
 
@@ -23,6 +23,7 @@ from mmdet.utils import register_all_modules
 from ..engine.hooks.netaug_hook import sample_widths
 from ..models import NetAugDetector
 from ..utils.config import load_config
+from ..utils.records import write_json
 from .export import (build_netaug_model, max_output_difference,
                      model_complexity)
 
@@ -138,8 +139,7 @@ def _reset_peak_rss() -> bool:
 
 def memory_worker(spec_file: str) -> None:
     """Child process: train one model alone and write its peak memory."""
-    with open(spec_file) as f:
-        spec = json.load(f)
+    spec = load(spec_file)
     register_all_modules()
     torch.set_num_threads(spec['num_threads'])
     set_random_seed(spec['seed'])
@@ -176,8 +176,7 @@ def memory_worker(spec_file: str) -> None:
         result.update(
             peak_cuda_mib=torch.cuda.max_memory_allocated() / 2**20,
             cuda_before_mib=cuda_before / 2**20)
-    with open(spec['result'], 'w') as f:
-        json.dump(result, f)
+    write_json(spec['result'], result)
 
 
 def measure_memory(args, batches: List[dict], tmp_dir: str,
@@ -200,16 +199,14 @@ def measure_memory(args, batches: List[dict], tmp_dir: str,
             num_threads=torch.get_num_threads(),
             result=osp.join(tmp_dir, f'memory_{role}.json'))
         spec_file = osp.join(tmp_dir, f'memory_{role}.json')
-        with open(spec_file, 'w') as f:
-            json.dump(spec, f)
+        write_json(spec_file, spec)
         proc = subprocess.run(
             [sys.executable, '-m', 'mmdet_netaug.apis.benchmark', spec_file],
             capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f'memory measurement of the {role} model '
                                f'failed:\n{proc.stderr[-3000:]}')
-        with open(spec['result']) as f:
-            results[role] = json.load(f)
+        results[role] = load(spec['result'])
     return results
 
 

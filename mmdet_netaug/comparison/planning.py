@@ -1,6 +1,5 @@
 """Planning a comparison: the runs (config, role, seed, options), their schedule options and the held-out split of the training annotations."""
 import argparse
-import json
 import math
 import os
 import os.path as osp
@@ -8,6 +7,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from mmengine.fileio import dump, load
+
+from ..engine.atomic_checkpoint import atomic_write_bytes
 from ..utils.config import load_config
 from .constants import (DEFAULT_SEEDS, HOLDOUT_TRAIN_NAME, HOLDOUT_VAL_NAME,
                         ROLES)
@@ -54,8 +56,7 @@ def split_holdout(ann_file: str, fraction: float) -> Tuple[str, str, dict]:
         counts (``train_images``, ``holdout_images``, ``train_annotations``,
         ``holdout_annotations``).
     """
-    with open(ann_file) as f:
-        coco = json.load(f)
+    coco = load(ann_file, file_format='json')
     images = sorted(coco['images'], key=lambda image: image['id'])
     mask = holdout_mask(len(images), fraction)
     held = {image['id'] for image, out in zip(images, mask) if out}
@@ -75,7 +76,7 @@ def split_holdout(ann_file: str, fraction: float) -> Tuple[str, str, dict]:
     paths = []
     for name, part in parts.items():
         path = osp.join(folder, name)
-        _write_if_changed(path, json.dumps(part))
+        _write_if_changed(path, dump(part, file_format='json'))
         paths.append(path)
     train, val = parts[HOLDOUT_TRAIN_NAME], parts[HOLDOUT_VAL_NAME]
     counts = dict(train_images=len(train['images']),
@@ -90,10 +91,7 @@ def _write_if_changed(path: str, text: str) -> None:
         with open(path) as f:
             if f.read() == text:
                 return
-    tmp = f'{path}.{os.getpid()}.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic_write_bytes(text.encode('utf-8'), path)
 
 
 # -- planning the runs -----------------------------------------------------

@@ -6,6 +6,8 @@ import os.path as osp
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from mmengine.fileio import list_from_file
+
 from ..utils.records import read_json as _read_json
 from .constants import DEFAULT_KEYS, DONE_FILE, METRICS, ROLES, RUN_FILE
 from .planning import config_name
@@ -14,8 +16,11 @@ from .planning import config_name
 def _read_epochs(run_dir: str, per_epoch) -> Dict[int, object]:
     """Values per epoch from the run's ``scalars.json`` files.
 
-    mmengine writes ``<run_dir>/<timestamp>/vis_data/scalars.json``, one
-    folder per start. ``per_epoch(entries)`` turns the log lines of one
+    mmengine writes ``<run_dir>/<timestamp>/vis_data/scalars.json``
+    (``LocalVisBackend``, one JSON object per line), one folder per start;
+    mmengine has no reader for it, and mmdet's ``analyze_logs.py`` (a
+    script, not an importable function) reads one file, stops at a line
+    cut by a kill and does not join a resumed run's folders. ``per_epoch(entries)`` turns the log lines of one
     folder into ``{epoch: value}``. The folders are read in time order and
     each replaces the epochs from its first one on, so a resumed run
     continues the interrupted one and a restarted run replaces it.
@@ -28,12 +33,11 @@ def _read_epochs(run_dir: str, per_epoch) -> Dict[int, object]:
         if not osp.isfile(path):
             continue
         entries = []
-        with open(path) as f:
-            for line in f:
-                try:
-                    entries.append(json.loads(line))
-                except ValueError:
-                    continue  # a line cut by a kill
+        for line in list_from_file(path):
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by a kill
         found = per_epoch(entries)
         if found:
             first = min(found)

@@ -123,8 +123,20 @@ class AtomicLocalBackend(LocalBackend):
 def install_atomic_local_backend() -> None:
     """Make :class:`AtomicLocalBackend` the backend of local paths (the
     ``'local'`` name and the empty prefix) in mmengine's file I/O registry,
-    which ``save_checkpoint`` and ``CheckpointHook`` look up per call."""
+    which ``save_checkpoint`` and ``CheckpointHook`` look up per call.
+
+    Backends mmengine made before this package was imported and keeps for
+    reuse (``get_file_backend(..., enable_singleton=True)``, as
+    ``CheckpointHook`` asks, caches them in ``mmengine.fileio.io.
+    backend_instances``) are switched too: a plain ``LocalBackend`` there
+    becomes an :class:`AtomicLocalBackend` in place (it has no state of its
+    own), so that every holder of it writes atomically from now on.
+    """
+    from mmengine.fileio import io as fileio_io
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+    for backend in fileio_io.backend_instances.values():
+        if type(backend) is LocalBackend:
+            backend.__class__ = AtomicLocalBackend
 
 
 install_atomic_local_backend()

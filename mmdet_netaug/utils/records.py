@@ -1,30 +1,30 @@
-"""Small records the tools write: JSON files (written atomically) and the
-description of the device that produced them."""
-import json
+"""Small records the tools write: JSON files (mmengine's JSON handler,
+written atomically) and the description of the device that produced
+them."""
 import os
-import os.path as osp
 import platform
 from typing import Optional
+
+from mmengine.fileio import dump, load
+
+from ..engine.atomic_checkpoint import atomic_write_bytes
 
 
 def read_json(path: str) -> Optional[dict]:
     """A JSON file's content, or None when it is missing or unreadable."""
     try:
-        with open(path) as f:
-            return json.load(f)
+        return load(path, file_format='json')
     except (OSError, ValueError):
         return None
 
 
 def write_json(path: str, data, **dump_options) -> None:
-    """Write ``data`` as JSON atomically: into a temporary file beside
-    ``path``, then renamed over it, so that a reader never sees half a
-    file (e.g. when a comparison is stopped while saving)."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, **{'indent': 2, **dump_options})
-    os.replace(tmp, path)
+    """Write ``data`` as JSON (mmengine's handler: NumPy numbers too)
+    atomically, with the writer of checkpoints
+    (:func:`~mmdet_netaug.engine.atomic_write_bytes`): a reader never sees
+    half a file, e.g. when a comparison is stopped while saving."""
+    text = dump(data, file_format='json', **{'indent': 2, **dump_options})
+    atomic_write_bytes(text.encode('utf-8'), path)
 
 
 def cpu_model() -> str:

@@ -90,6 +90,25 @@ def test_local_checkpoints_are_written_by_the_atomic_backend(tmp_path):
     assert oct(path.stat().st_mode & 0o777) != oct(0o600)  # as open() makes
 
 
+def test_backends_made_before_the_import_are_switched_too(tmp_path):
+    """A LocalBackend that mmengine made and cached before the package was
+    imported (CheckpointHook asks for a cached one) writes atomically."""
+    child = textwrap.dedent('''
+        from mmengine.fileio import LocalBackend, get_file_backend
+        early = get_file_backend('/tmp', enable_singleton=True)
+        assert type(early) is LocalBackend
+        import mmdet_netaug  # noqa: F401
+        from mmdet_netaug.engine import AtomicLocalBackend
+        assert get_file_backend('/tmp', enable_singleton=True) is early
+        print(type(early).__name__, isinstance(early, AtomicLocalBackend))
+    ''')
+    result = subprocess.run([sys.executable, '-c', child],
+                            capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.stdout.split() == ['AtomicLocalBackend', 'True'], \
+        result.stderr[-3000:]
+
+
 @pytest.mark.parametrize('failure', ['kill', 'error'])
 def test_stock_mmengine_write_stopped_halfway_destroys_the_last_good_file(
         repo, tmp_path, failure):
