@@ -11,6 +11,14 @@ imported (never by editing site-packages).
   ``HistoryBuffer``, NumPy arrays and scalars). :func:`safe_load_checkpoint`
   keeps safe loading on and allows exactly these types; anything else is
   refused with a message that names the file and the type.
+* mmengine 0.10.7 writes a local checkpoint by truncating the destination
+  and writing into it: a process killed meanwhile leaves a partial file
+  under the last good checkpoint's name.
+  :func:`~mmdet_netaug.engine.atomic_checkpoint.install_atomic_local_backend`
+  makes local writes atomic (a temporary file renamed over the
+  destination).
+
+These three are every change the package makes on import; all are here.
 """
 import functools
 import os.path as osp
@@ -22,6 +30,8 @@ import torch
 from mmdet.models.dense_heads import SSDHead
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
+
+from .engine.atomic_checkpoint import install_atomic_local_backend
 
 
 def fix_ssd_head_predict() -> None:
@@ -119,3 +129,4 @@ def install_safe_checkpoint_loader() -> None:
 
 fix_ssd_head_predict()
 install_safe_checkpoint_loader()
+install_atomic_local_backend()

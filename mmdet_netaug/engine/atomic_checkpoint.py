@@ -14,7 +14,8 @@ re-saving an epoch) the good one is gone.
 flushes and ``fsync``\\ s it, then renames it over the destination with
 ``os.replace`` (atomic on POSIX and Windows): readers see the old file or
 the complete new one, never a partial one. :func:`install_atomic_local_backend`
-registers it for local paths (``prefixes=''``) when the package is imported.
+registers it for local paths (``prefixes=''``); :mod:`mmdet_netaug.compat`
+calls it when the package is imported.
 """
 import glob
 import os
@@ -137,6 +138,3 @@ def install_atomic_local_backend() -> None:
     for backend in fileio_io.backend_instances.values():
         if type(backend) is LocalBackend:
             backend.__class__ = AtomicLocalBackend
-
-
-install_atomic_local_backend()
