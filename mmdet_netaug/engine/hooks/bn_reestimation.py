@@ -1,11 +1,12 @@
 """Re-estimating a detector's BatchNorm statistics on training batches,
 before validation and into checkpoints.
 
-:class:`BatchNormReestimation` is the component (NetAugHook owns one: wide
-passes change the statistics the tiny model shares); :class:`ReestimateBNHook`
-is the same component as a hook of its own, for any mmdet detector (e.g. a
-model trained at one resolution and evaluated at another), as
+:class:`BatchNormReestimation` is the component; :class:`ReestimateBNHook`
+runs it as a hook, for any mmdet detector (e.g. a model trained at one
+resolution and evaluated at another), as
 ``torch.optim.swa_utils.update_bn`` and mmpretrain's ``PreciseBNHook`` do.
+NetAugHook is a ReestimateBNHook: wide passes change the statistics the tiny
+model shares.
 
 The batches, and the random data augmentation applied to them, are a
 function of the seed, the iteration and the rank: a resumed run re-estimates
@@ -224,7 +225,7 @@ class ReestimateBNHook(Hook):
     """Re-estimates the model's BatchNorm statistics on
     ``num_batches`` training batches before every validation and into every
     checkpoint (see :class:`BatchNormReestimation`); for any mmdet detector.
-    NetAug configs do not need it: :class:`NetAugHook` does the same.
+    NetAug configs do not need it: :class:`NetAugHook` is one.
 
     Args:
         num_batches (int): Training batches per re-estimation. Default: 20.
@@ -233,11 +234,14 @@ class ReestimateBNHook(Hook):
     """
 
     priority = 'NORMAL'
+    #: How the re-estimation names itself in messages.
+    reestimation_name = 'ReestimateBNHook'
 
     def __init__(self, num_batches: int = 20,
                  seed: Optional[int] = None) -> None:
+        #: The re-estimation of the model's BatchNorm statistics.
         self.reestimation = BatchNormReestimation(num_batches,
-                                                  'ReestimateBNHook')
+                                                  self.reestimation_name)
         self.seed = seed
 
     def before_run(self, runner: Runner) -> None:

@@ -3,7 +3,6 @@ import random
 from typing import Optional
 
 from mmengine.dist import broadcast_object_list
-from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
@@ -11,7 +10,7 @@ from mmdet.registry import HOOKS
 from ...models.netaug_detector import NetAugDetector
 from ...models.supernet import permute_copy, permute_optimizer_state
 from ..model_wrapper import NetAugDistributedDataParallel
-from .bn_reestimation import BatchNormReestimation
+from .bn_reestimation import ReestimateBNHook
 
 
 def sample_widths(model, seed: int, iteration: int, augment_width: bool):
@@ -23,9 +22,10 @@ def sample_widths(model, seed: int, iteration: int, augment_width: bool):
 
 
 @HOOKS.register_module()
-class NetAugHook(Hook):
+class NetAugHook(ReestimateBNHook):
     """Samples the augmented sub-network of every step and runs NetAug's
-    schedule.
+    schedule; as a :class:`ReestimateBNHook`, it re-estimates the tiny
+    model's BatchNorm statistics, which the wide passes change.
 
     * Every step, one augmented sub-network is drawn from a generator seeded
       with ``(seed, iteration)``: every rank draws the same network, a run is
@@ -55,7 +55,7 @@ class NetAugHook(Hook):
             runner's seed (rank 0's, broadcast).
     """
 
-    priority = 'NORMAL'
+    reestimation_name = 'NetAug'
 
     def __init__(self,
                  width_aug_stop: float = 0.5,
@@ -79,14 +79,11 @@ class NetAugHook(Hook):
             raise ValueError('NetAugHook: field "bn_calibration_batches" '
                              'must be an integer >= 1, got '
                              f'{bn_calibration_batches!r}')
-        #: Re-estimation of the tiny model's BatchNorm statistics.
-        self.reestimation = BatchNormReestimation(bn_calibration_batches,
-                                                  'NetAug')
+        super().__init__(num_batches=bn_calibration_batches, seed=seed)
         self.width_aug_stop = float(width_aug_stop)
         self.netaug_stop_epoch = netaug_stop_epoch
         self.sort_channels = sort_channels
         self.bn_calibration_batches = bn_calibration_batches
-        self.seed = seed
         self._widths = None
 
     # -- helpers ----------------------------------------------------------
@@ -129,7 +126,11 @@ class NetAugHook(Hook):
                 "do not add dict(type='NetAugHook') again)")
         model = self.netaug_model(runner)
         model.use_schedule(self)
-        self.reestimation.setup(runner)
+        if self.seed is None:  # rank 0's, so that every rank samples alike
+            seed = [runner.seed if runner.seed is not None else 0]
+            broadcast_object_list(seed)
+            self.seed = int(seed[0])
+        super().before_run(runner)
         # A single-process Runner reverts every SyncBatchNorm to a plain
         # BatchNorm (DynamicSyncBatchNorm included): put the dynamic ones
         # back (without a process group they compute plain BatchNorm).
@@ -149,10 +150,6 @@ class NetAugHook(Hook):
                 'held at once). Set model_wrapper_cfg=dict(type='
                 "'NetAugDistributedDataParallel', ...) for two backward "
                 'passes, as the NetAug configs do')
-        if self.seed is None:
-            seed = [runner.seed if runner.seed is not None else 0]
-            broadcast_object_list(seed)
-            self.seed = int(seed[0])
 
     def before_train_epoch(self, runner: Runner) -> None:
         if not (self.sort_channels and self.netaug_active(runner)
@@ -176,7 +173,7 @@ class NetAugHook(Hook):
         self._widths = (self.sample_widths_at(model, runner.iter,
                                               runner.max_iters)
                         if self.netaug_active(runner) else None)
-        self.reestimation.stale = True
+        super().before_train_iter(runner, batch_idx, data_batch)
 
     def current_widths(self):
         """The augmented sub-network of the current training step (None:
@@ -184,20 +181,9 @@ class NetAugHook(Hook):
         (:meth:`NetAugDetector.scheduled_widths`)."""
         return self._widths
 
-    def after_train_iter(self, runner: Runner, batch_idx: int,
-                         data_batch=None, outputs=None) -> None:
-        self.reestimation.after_train_iter(runner, self.seed)
-
-    def after_train_epoch(self, runner: Runner) -> None:
-        self.reestimation.after_train_epoch(runner, self.seed)
-
-    def before_val_epoch(self, runner: Runner) -> None:
-        self.reestimation.before_val_epoch(runner, self.seed)
-
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         checkpoint['netaug'] = dict(seed=self.seed)
-        self.reestimation.before_save_checkpoint(runner, checkpoint,
-                                                 self.seed)
+        super().before_save_checkpoint(runner, checkpoint)
 
     def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         saved = checkpoint.get('netaug')
