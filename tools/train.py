@@ -12,13 +12,12 @@ GPU, ``--amp`` trains in bfloat16 with ``CPUAmpOptimWrapper`` and
 """
 import argparse
 import logging
-import os
 
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
 from mmdet_netaug.engine import (CheckedRunner, CheckpointMismatchError,
                                  has_accelerator, setup_cpu_distributed)
-from mmdet_netaug.utils import (CfgOptionsAction, check_dataset_paths,
-                                config_from_args)
+from mmdet_netaug.utils import (check_dataset_paths, config_from_args,
+                                parse_launch_args)
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 
@@ -40,21 +39,7 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or, without a path, from the '
         'latest checkpoint in the work directory.')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=CfgOptionsAction,
-        help='override config settings with key=value pairs (nested keys '
-        'dotted, e.g. train_dataloader.dataset.data_root=data/coco/); lists '
-        'as key="[a,b]" or key=a,b, nested as key="[(a,b),(c,d)]". Quotes are '
-        'needed and no white space is allowed.')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
-    # torch>=2.0 launchers pass `--local-rank`, older ones `--local_rank`.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_launch_args(parser, 'train_dataloader')
 
 
 def enable_amp(cfg):

@@ -1,4 +1,6 @@
 """Shared start of the command-line tools."""
+import argparse
+import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
@@ -23,6 +25,28 @@ class CfgOptionsAction(DictAction):
         except (ValueError, AssertionError) as error:
             parser.error(f'{option_string} {" ".join(values)!r}: {error} '
                          '(lists as key="[a,b]", tuples as key="(a,b)")')
+
+
+def parse_launch_args(parser: argparse.ArgumentParser, dataloader: str):
+    """Add the options every mmdet runner tool has (``--cfg-options``,
+    ``--launcher``, ``--local-rank``) and parse; a launcher's local rank
+    reaches ``LOCAL_RANK`` as in mmdet's tools. ``dataloader`` names the
+    loader of the help's example."""
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
+        help='override config settings with key=value pairs (nested keys '
+        f'dotted, e.g. {dataloader}.dataset.data_root=data/coco/); lists '
+        'as key="[a,b]" or key=a,b, nested as key="[(a,b),(c,d)]". Quotes are '
+        'needed and no white space is allowed.')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    # torch>=2.0 launchers pass `--local-rank`, older ones `--local_rank`.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
 
 
 def load_cli_config(path: str, cfg_options=None) -> Config:
