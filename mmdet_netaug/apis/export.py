@@ -11,6 +11,8 @@ from mmengine.config import Config
 
 from mmdet.registry import MODELS
 from ..models import NetAugDetector
+from ..models.checkpoint_fit import (check_checkpoint_fits,
+                                     checkpoint_state_dict, read_checkpoint)
 from ..utils.config import load_config
 
 
@@ -63,10 +65,12 @@ def plain_config(cfg: Config, model: NetAugDetector) -> Config:
     ]
     plain.load_from = None
     plain.resume = False
-    # Helper variables of NetAug configs (e.g. ``detector``) would keep
-    # naming this package's types in the plain config.
+    # Helper variables of NetAug configs (``detector``, the ``netaug_*``
+    # names of configs/_base_/netaug.py) would keep naming this package.
     for key in [k for k in plain.keys() if k != 'model']:
-        if 'NetAug' in repr(plain[key]):
+        if key.startswith('netaug_') or any(
+                name in repr(plain[key]) for name in ('NetAug',
+                                                       'mmdet_netaug')):
             plain.pop(key)
     # The package's checked dataset becomes mmdet's own (without its own
     # fields, which CocoDataset would refuse).
@@ -107,8 +111,6 @@ def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None
                         'needs a NetAug config (model=dict(type='
                         "'NetAugDetector', ...))")
     if checkpoint is not None:
-        from ..engine.runner import (check_checkpoint_fits,
-                                     checkpoint_state_dict, read_checkpoint)
         state = checkpoint_state_dict(read_checkpoint(checkpoint), checkpoint)
         check_checkpoint_fits(model, state, checkpoint)
         model.load_state_dict(state, strict=True)

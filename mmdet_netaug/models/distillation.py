@@ -45,6 +45,8 @@ from torch import Tensor
 
 from ..utils.config import ConfigError, load_config
 from .bn_calibration import preserved_rng_state
+from .checkpoint_fit import (CheckpointMismatchError, check_checkpoint_fits,
+                             checkpoint_state_dict, read_checkpoint)
 
 #: The options of a ``distill`` entry and their defaults.
 DISTILL_DEFAULTS = dict(
@@ -367,9 +369,6 @@ def build_teacher(teacher_config, checkpoint: str) -> nn.Module:
     """Build the teacher, load its checkpoint strictly and freeze it. The
     random generators are left as they were, so that the student's
     initialisation does not depend on whether it has a teacher."""
-    from ..engine.runner import (CheckpointMismatchError,
-                                 check_checkpoint_fits, checkpoint_state_dict,
-                                 read_checkpoint)
     model_cfg = teacher_model_config(teacher_config)
     with preserved_rng_state():
         teacher = MODELS.build(model_cfg)

@@ -16,6 +16,7 @@ from mmengine.optim import OptimWrapper
 from torch import Tensor
 
 from .channel_graph import ChannelGraph
+from .checkpoint_fit import is_netaug_state_dict
 from .distillation import (Distiller, TeacherMixin, distill_options,
                            losses_and_outputs)
 from .netaug_backbone import NetAugBackbone
@@ -453,12 +454,6 @@ class NetAugDetector(TeacherMixin, BaseDetector):
         static = self.supernet.export(widths)
         static.backbone = static.backbone.backbone  # unwrap NetAugBackbone
         return static
-
-
-def is_netaug_state_dict(state_dict: Dict[str, Tensor]) -> bool:
-    """Whether a state dict is a NetAugDetector's (keys ``detector.*``)
-    rather than a plain detector's."""
-    return any(k.startswith('detector.') for k in state_dict)
 
 
 def netaug_key(key: str, prefix: str = 'detector.') -> str:

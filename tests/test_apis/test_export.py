@@ -84,6 +84,9 @@ def test_exported_config_names_no_netaug_type(tmp_path):
     result = export_tiny(cfg, model, str(tmp_path), input_size=(192, 192))
     text = open(result['config']).read()
     assert 'NetAug' not in text and 'mmdet_netaug' not in text
+    # nor the helper names of configs/_base_/netaug.py
+    assert not [line for line in text.splitlines()
+                if line.startswith('netaug_')]
     assert json.dumps(model.plain_detector_config()['backbone']) == \
         json.dumps(dict(cfg.model.detector.backbone.backbone))
 
