@@ -68,9 +68,7 @@ def plain_config(cfg: Config, model: NetAugDetector) -> Config:
     # Helper variables of NetAug configs (``detector``, the ``netaug_*``
     # names of configs/_base_/netaug.py) would keep naming this package.
     for key in [k for k in plain.keys() if k != 'model']:
-        if key.startswith('netaug_') or any(
-                name in repr(plain[key]) for name in ('NetAug',
-                                                       'mmdet_netaug')):
+        if key.startswith('netaug_') or 'NetAug' in repr(plain[key]):
             plain.pop(key)
     # The package's checked dataset becomes mmdet's own (without its own
     # fields, which CocoDataset would refuse).

@@ -1,4 +1,5 @@
-"""Planning a comparison: the runs (config, role, seed, options), their schedule options and the held-out split of the training annotations."""
+"""Planning a comparison: the runs (config, role, seed, options), their
+schedule options and the held-out split of the training annotations."""
 import argparse
 import math
 import os

@@ -1,4 +1,5 @@
-"""Reading the runs' logs and the statistics of a comparison: final metrics per seed, paired differences, plateau checks."""
+"""Reading the runs' logs and the statistics of a comparison: final
+metrics per seed, paired differences, plateau checks."""
 import json
 import math
 import os
@@ -20,8 +21,9 @@ def _read_epochs(run_dir: str, per_epoch) -> Dict[int, object]:
     (``LocalVisBackend``, one JSON object per line), one folder per start;
     mmengine has no reader for it, and mmdet's ``analyze_logs.py`` (a
     script, not an importable function) reads one file, stops at a line
-    cut by a kill and does not join a resumed run's folders. ``per_epoch(entries)`` turns the log lines of one
-    folder into ``{epoch: value}``. The folders are read in time order and
+    cut by a kill and does not join a resumed run's folders.
+    ``per_epoch(entries)`` turns the log lines of one folder into
+    ``{epoch: value}``. The folders are read in time order and
     each replaces the epochs from its first one on, so a resumed run
     continues the interrupted one and a restarted run replaces it.
     """

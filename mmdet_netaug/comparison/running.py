@@ -1,4 +1,5 @@
-"""Running a comparison's trainings as child processes, two or more at a time, resumable."""
+"""Running a comparison's trainings as child processes, two or more at a
+time, resumable."""
 import os
 import os.path as osp
 import shlex

@@ -294,8 +294,9 @@ def teacher_model_config(teacher_config) -> dict:
             cfg = load_config(teacher_config)
         except ConfigError as error:
             raise ValueError(
-                f'field "distill.teacher_config": {error} (a path relative '
-                'to the working directory, or mmdet::<config>)') from error
+                f'field "distill.teacher_config": {error}; give a path '
+                'relative to the working directory, or mmdet::<config>'
+            ) from error
     elif isinstance(teacher_config, (dict, Config)):
         cfg = teacher_config
     else:

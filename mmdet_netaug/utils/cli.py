@@ -56,8 +56,10 @@ def load_cli_config(path: str, cfg_options=None) -> Config:
     try:
         return load_config(path, cfg_options)
     except ConfigError as error:
-        raise SystemExit(f'Error: {error}'.replace(
-            'options ', '--cfg-options ', 1))
+        if error.options is None:
+            raise SystemExit(f'Error: {error.reason}')
+        raise SystemExit(f'Error: --cfg-options {error.options} do not fit '
+                         f'{path}: {error.reason}')
 
 
 def config_from_args(args) -> Config:

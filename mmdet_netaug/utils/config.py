@@ -10,7 +10,22 @@ from mmengine.config import Config
 
 class ConfigError(ValueError):
     """A config that is missing, does not load, or does not take an
-    override; the message names the file or the option."""
+    override; the message names the file or the option.
+
+    Attributes:
+        path (str): The config.
+        options (dict, optional): The overrides that do not fit (None when
+            the file itself is the problem).
+        reason (str): What went wrong.
+    """
+
+    def __init__(self, path: str, reason: str,
+                 options: Optional[dict] = None) -> None:
+        self.path, self.reason, self.options = path, reason, options
+        if options is None:
+            super().__init__(reason)
+        else:
+            super().__init__(f'options {options} do not fit {path}: {reason}')
 
 
 def load_config(path: str, *overrides: Optional[dict]) -> Config:
@@ -35,15 +50,15 @@ def load_config(path: str, *overrides: Optional[dict]) -> Config:
         try:
             cfg = get_config(path)
         except Exception as error:
-            raise ConfigError(f'cannot load config {path}: '
+            raise ConfigError(path, f'cannot load config {path}: '
                               f'{type(error).__name__}: {error}') from error
     else:
         if not osp.isfile(path):
-            raise ConfigError(f'{path} not found (config file)')
+            raise ConfigError(path, f'config file {path} not found')
         try:
             cfg = Config.fromfile(path)
         except Exception as error:  # syntax errors, missing bases, ...
-            raise ConfigError(f'cannot load config {path}: '
+            raise ConfigError(path, f'cannot load config {path}: '
                               f'{type(error).__name__}: {error}') from error
     for options in overrides:
         if not options:
@@ -51,7 +66,6 @@ def load_config(path: str, *overrides: Optional[dict]) -> Config:
         try:
             cfg.merge_from_dict(copy.deepcopy(dict(options)))
         except Exception as error:
-            raise ConfigError(
-                f'options {dict(options)} do not fit {path}: '
-                f'{type(error).__name__}: {error}') from error
+            raise ConfigError(path, f'{type(error).__name__}: {error}',
+                              dict(options)) from error
     return cfg

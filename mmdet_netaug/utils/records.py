@@ -13,7 +13,7 @@ from ..engine.atomic_checkpoint import atomic_write_bytes
 def read_json(path: str) -> Optional[dict]:
     """A JSON file's content, or None when it is missing or unreadable."""
     try:
-        return load(path, file_format='json')
+        return load(str(path), file_format='json')
     except (OSError, ValueError):
         return None
 

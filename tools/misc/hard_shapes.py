@@ -34,8 +34,8 @@ import cv2
 import numpy as np
 
 from synthetic_shapes import (SPLITS, _check_count, _check_image_size,
-                        _make_background, _mask_box, _overlap,
-                        is_complete_synthetic_coco)
+                              _make_background, _mask_box, _overlap,
+                              is_complete_synthetic_coco)
 
 __all__ = ['HARD_SHAPES_CLASSES', 'make_hard_shapes_coco']
 
