@@ -78,6 +78,21 @@ def test_export_loads_strictly_into_stock_mmdet_with_equal_predictions(
     assert 'STOCK_PREDICT_FAILS' in run.stdout
 
 
+def test_exported_config_keeps_data_whose_path_names_the_package():
+    """Only NetAug's own entries leave the exported config, not a dataset
+    that lives under a folder named like the package."""
+    from mmdet_netaug.apis.export import plain_config
+    root = '/home/u/mmdet_netaug/data/cards/'
+    cfg = load_config('netaug_ssdlite_mbv2_cards.py', **{
+        'test_dataloader.dataset.data_root': root,
+        'val_dataloader.dataset.data_root': root})
+    plain = plain_config(cfg, build_netaug_model(cfg))
+    assert plain.test_dataloader.dataset.data_root == root
+    assert plain.val_dataloader.dataset.data_root == root
+    assert 'val_evaluator' in plain and 'model_wrapper_cfg' not in plain
+    assert not [k for k in plain if k.startswith('netaug_')]
+
+
 def test_exported_config_names_no_netaug_type(tmp_path):
     cfg = load_config('netaug_ssdlite_mbv2_cards.py')
     model = build_netaug_model(cfg)
