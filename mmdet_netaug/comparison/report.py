@@ -20,7 +20,8 @@ def role_titles(entry: dict) -> dict:
 def _pct(value: Optional[float], signed: bool = False) -> str:
     if value is None:
         return 'n/a'
-    return f'{100 * value:+.1f}' if signed else f'{100 * value:.1f}'
+    value = round(100 * value, 1) + 0.0  # no "-0.0"
+    return f'{value:+.1f}' if signed else f'{value:.1f}'
 
 
 def _num(value: Optional[float], signed: bool = False) -> str:
@@ -194,8 +195,8 @@ def plot_curves(summary: dict, path: str) -> None:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel('epoch')
             ax.set_ylabel(f'{m} (%, {summary["keys"][m]})')
-            ax.set_title(f'{entry["netaug"]["name"]} vs '
-                         f'{entry["plain"]["name"]}: validation {m}',
+            # the configs are named in the legend
+            ax.set_title(f'validation {m}, mean over seeds (min-max band)',
                          fontsize=9)
             ax.grid(alpha=0.3)
             if ax.has_data():
