@@ -46,12 +46,10 @@ def load_tool(relative_path: str):
 
 
 def load_config(name: str, **overrides):
-    """A config of ``configs/`` with mmengine's dotted overrides."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(str(REPO / 'configs' / name))
-    if overrides:
-        cfg.merge_from_dict(overrides)
-    return cfg
+    """A config of ``configs/`` with mmengine's dotted overrides (the
+    package's one config loader)."""
+    from mmdet_netaug.utils import load_config as load
+    return load(str(REPO / 'configs' / name), overrides)
 
 
 def build_model(name: str = 'netaug_ssdlite_mbv2_cards.py', **overrides):

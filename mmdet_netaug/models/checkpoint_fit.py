@@ -82,7 +82,8 @@ def check_checkpoint_fits(model, state_dict: Dict, filename: str,
             plain one to resume a NetAug run, or keys missing, unexpected
             or of other shapes; the message names ``filename``.
     """
-    netaug_model = is_netaug_state_dict(model.state_dict())
+    expected = model.state_dict()
+    netaug_model = is_netaug_state_dict(expected)
     netaug_ckpt = is_netaug_state_dict(state_dict)
     if netaug_ckpt and not netaug_model:
         raise CheckpointMismatchError(
@@ -91,7 +92,6 @@ def check_checkpoint_fits(model, state_dict: Dict, filename: str,
             'python tools/export.py NETAUG_CONFIG CHECKPOINT OUT_DIR, then '
             'load OUT_DIR/<config>_tiny.pth (or use the NetAug config)')
     kind = 'same'
-    expected = model.state_dict()
     if netaug_model and not netaug_ckpt:
         if resume:
             raise CheckpointMismatchError(
