@@ -248,3 +248,39 @@ def test_summary_report_plot(tool, tmp_path):
     tool.plot_curves(summary, str(png))
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert os.path.getsize(png) > 1000
+
+
+def test_evidence_script_pairs_netaug_with_its_plain_twin():
+    """Every pair tools/analysis_tools/netaug_evidence.sh trains is an
+    existing NetAug config and the plain config it wraps (or, for the
+    distillation suite, two existing configs of the same tiny model): a
+    renamed config fails here rather than hours into a GPU run. The
+    equal-cost arm pairs NetAug with a longer schedule of its twin."""
+    import re
+
+    from conftest import REPO
+    text = (REPO / 'tools/analysis_tools/netaug_evidence.sh').read_text()
+    blocks = re.findall(r'--pairs((?:\s+\\?\s*"?\$?[\w/.{}$]+\.py"?)+)',
+                        text) + re.findall(r'pairs=\(([^)]*)\)', text)
+    assert len(blocks) == 5  # hardshapes, kd, walltime, cuda, cpu
+    checked = 0
+    for block in blocks:
+        names = re.findall(r'(?:configs|\$c)/([\w$]+\.py)', block)
+        assert names and len(names) % 2 == 0, block
+        for size in ('', '_224'):
+            paths = [REPO / 'configs' / n.replace('$size', size)
+                     for n in names]
+            if '$size' not in block and size:
+                continue
+            for path in paths:
+                assert path.is_file(), f'{path.name} named in the script'
+            for netaug, plain in zip(paths[::2], paths[1::2]):
+                if netaug.name.startswith(('netaug_kd_', 'kd_')):
+                    continue
+                # the twin, or (the equal-cost arm) a longer schedule of it
+                twin = re.search(r"_base_ = \['\./(\w+\.py)'",
+                                 netaug.read_text()).group(1)
+                assert plain.name == twin or f"'./{twin}'" in \
+                    plain.read_text(), (netaug.name, plain.name)
+                checked += 1
+    assert checked >= 6

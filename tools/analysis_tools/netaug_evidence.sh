@@ -13,8 +13,8 @@
 # width-1.0 SSDLite control at the cards configs' own protocol (320x320,
 # batch 24, 30 epochs of the train split repeated 4 times = 1500
 # iterations), JOBS runs at once on the one GPU (tiny models leave it mostly
-# idle). Without: the CPU protocol, SSDLite x0.35 at 224x224, batch 8 (4440
-# iterations), one thread per run, two runs at a time.
+# idle). Without: the CPU protocol, SSDLite and YOLOv3 x0.35 at 224x224,
+# batch 8 (4440 iterations), one thread per run, two runs at a time.
 #
 # SUITE=hardshapes runs the generated underfitting benchmark instead
 # (tools/misc/make_synthetic_dataset.py --variant hard): SSDLite x0.35 and
@@ -112,7 +112,8 @@ if [ "$device" = cuda ]; then
          configs/netaug_ssdlite_mbv2_w100_cards.py configs/ssdlite_mbv2_w100_cards.py)
   options=(--jobs "${JOBS:-8}")
 else
-  pairs=(configs/netaug_ssdlite_mbv2_cards_224.py configs/ssdlite_mbv2_w035_cards_224.py)
+  pairs=(configs/netaug_ssdlite_mbv2_cards_224.py configs/ssdlite_mbv2_w035_cards_224.py
+         configs/netaug_yolov3_mbv2_cards_224.py configs/yolov3_mbv2_w035_cards_224.py)
   options=(--batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2)
 fi
 out="$work/$device"
