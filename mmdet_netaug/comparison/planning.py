@@ -243,8 +243,9 @@ def find_seeds(work_dir: str, names: Sequence[str]) -> List[int]:
 
 def plan_runs(args) -> Tuple[List[Run], dict]:
     """Every run to train, in the order they start (seed by seed, so that an
-    interrupted comparison has both models of the early seeds), and notes
-    (holdout split, warnings)."""
+    interrupted comparison has both models of the early seeds; only the
+    arm ``args.train`` names unless it is ``'both'``), and notes (holdout
+    split, warnings)."""
     user = parse_cfg_options(args.cfg_options)
     netaug = parse_cfg_options(args.netaug_options)
     notes = {'warnings': []}
@@ -282,9 +283,12 @@ def plan_runs(args) -> Tuple[List[Run], dict]:
     seeds = args.seeds if args.seeds is not None else list(DEFAULT_SEEDS)
     roles = {config_name(c): r for pair in pairs_of(args)
              for r, c in zip(ROLES, pair)}
+    train = getattr(args, 'train', 'both')
     for seed in seeds:
         for name, (config, options, epochs, val_file, split) in \
                 runs_by_config.items():
+            if train != 'both' and roles[name] != train:
+                continue
             runs.append(Run(roles[name], config, seed,
                             osp.join(args.work_dir, name, f'seed{seed}'),
                             options + [_opt('randomness.seed', seed)],

@@ -103,6 +103,26 @@ def test_schedule_options(tool):
     assert cfg.default_hooks.checkpoint.save_best is None
 
 
+def test_plan_runs_seed_by_seed_and_one_arm(tool, tmp_path):
+    """Runs start seed by seed, NetAug then plain, each in its own folder
+    with its seed; --train plain (or netaug) plans that arm alone."""
+    argv = ['--pairs', NETAUG, PLAIN, '--seeds', '3', '5', '--epochs', '2',
+            '--work-dir', str(tmp_path)]
+    runs, _ = tool.plan_runs(tool.parse_args(argv))
+    assert [(r.role, r.seed) for r in runs] == [
+        ('netaug', 3), ('plain', 3), ('netaug', 5), ('plain', 5)]
+    assert runs[1].run_dir == str(tmp_path / 'ssdlite_mbv2_w035_cards' /
+                                  'seed3')
+    assert 'randomness.seed=3' in runs[1].options
+    for arm in ('plain', 'netaug'):
+        only, _ = tool.plan_runs(tool.parse_args(argv + ['--train', arm]))
+        assert [(r.role, r.seed) for r in only] == [(arm, 3), (arm, 5)]
+        assert [r.options for r in only] == \
+            [r.options for r in runs if r.role == arm]
+    with pytest.raises(SystemExit):
+        tool.parse_args(argv + ['--train', 'teacher'])
+
+
 def write_run(work_dir, name, seed, curve, epochs, stamp='20260101_000000',
               done=True):
     """A run folder as the tool and mmengine leave it: run.json, done.json

@@ -97,6 +97,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--netaug-options', nargs='+', default=[], metavar='KEY=VALUE',
         help='overrides for the NetAug runs only (e.g. '
         'model.aug_loss_weight=0.5)')
+    parser.add_argument(
+        '--train', choices=('both', 'plain', 'netaug'), default='both',
+        help='which arms to train (the report covers both, whatever has '
+        'finished): "plain" e.g. to settle the baseline\'s schedule on '
+        '--holdout before the longer NetAug runs')
     parser.add_argument('--summarize-only', action='store_true',
                         help='train nothing: read the runs in WORK_DIR and '
                         'report')
