@@ -101,9 +101,10 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
         for role in ROLES:
             for seed, run in entry[role]['runs'].items():
                 change = (run.get('last_fifth_change') or {}).get('AP50')
-                if change is not None:
-                    plateau.append(f'{entry[role]["name"]} seed {seed}: '
-                                   f'{_pct(change)}')
+                item = f'{entry[role]["name"]} seed {seed}: ' \
+                    f'{_pct(change)}'
+                if change is not None and item not in plateau:
+                    plateau.append(item)  # once, if in several pairs
     if plateau:
         lines += ['', 'AP50 range over the last fifth of training (largest '
                   '− smallest validated value; a plateau is below 1.0): '

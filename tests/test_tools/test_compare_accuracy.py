@@ -264,6 +264,13 @@ def test_summary_report_plot(tool, tmp_path):
                  AP50=pytest.approx(0.03), mAP=pytest.approx(0.0))
     assert 'holdout.json' in report
 
+    # a run in two pairs (the distillation suite) is listed once
+    write_run(tmp_path, 'netaug_m', 4, {e: (0.3, 0.5 + e / 100)
+                                        for e in range(1, 11)}, 10)
+    twice = tool.format_report(tool.summarize(
+        pairs * 2, [4], str(tmp_path)), [])
+    assert twice.count('netaug_m seed 4: 2.0') == 1
+
     png = tmp_path / 'curves.png'
     tool.plot_curves(summary, str(png))
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
