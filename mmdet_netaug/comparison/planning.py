@@ -283,11 +283,10 @@ def plan_runs(args) -> Tuple[List[Run], dict]:
     seeds = args.seeds if args.seeds is not None else list(DEFAULT_SEEDS)
     roles = {config_name(c): r for pair in pairs_of(args)
              for r, c in zip(ROLES, pair)}
-    train = getattr(args, 'train', 'both')
     for seed in seeds:
         for name, (config, options, epochs, val_file, split) in \
                 runs_by_config.items():
-            if train != 'both' and roles[name] != train:
+            if args.train != 'both' and roles[name] != args.train:
                 continue
             runs.append(Run(roles[name], config, seed,
                             osp.join(args.work_dir, name, f'seed{seed}'),

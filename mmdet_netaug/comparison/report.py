@@ -101,10 +101,11 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
         for role in ROLES:
             for seed, run in entry[role]['runs'].items():
                 change = (run.get('last_fifth_change') or {}).get('AP50')
-                item = f'{entry[role]["name"]} seed {seed}: ' \
-                    f'{_pct(change)}'
-                if change is not None and item not in plateau:
-                    plateau.append(item)  # once, if in several pairs
+                if change is None:
+                    continue
+                item = f'{entry[role]["name"]} seed {seed}: {_pct(change)}'
+                if item not in plateau:  # once, if in several pairs
+                    plateau.append(item)
     if plateau:
         lines += ['', 'AP50 range over the last fifth of training (largest '
                   '− smallest validated value; a plateau is below 1.0): '
