@@ -106,6 +106,7 @@ def test_hook_without_a_netaug_model_is_refused(cards_coco, tmp_path):
     (dict(width_aug_stop=1.5), 'width_aug_stop'),
     (dict(bn_calibration_batches=0), 'bn_calibration_batches'),
     (dict(netaug_stop_epoch=-1), 'netaug_stop_epoch'),
+    (dict(cudnn_benchmark='yes'), 'cudnn_benchmark'),
 ])
 def test_hook_options_are_checked(kwargs, field):
     with pytest.raises(ValueError, match=field):
@@ -159,3 +160,36 @@ def test_choices_that_widen_nothing_are_refused():
     assert 'expand_choices=[1.0]' in str(error.value)
     # one widened kind is enough
     build_model(**{'model.detector.backbone.width_choices': [1.0]})
+
+
+@pytest.mark.parametrize('hook_setting,expected', [(False, False),
+                                                   (None, True)])
+def test_cudnn_benchmark_is_off_while_netaug_trains(cards_coco, tmp_path,
+                                                    hook_setting, expected):
+    """mmdet's SSDLite config turns cuDNN's benchmark mode on; NetAug's
+    sampled widths would make it time every new convolution shape, so the
+    hook turns it off unless told to keep env_cfg's setting (None)."""
+    from mmdet_netaug.engine.hooks.netaug_hook import netaug_cudnn_benchmark
+    cfg = cards_runner_config('netaug_ssdlite_mbv2_cards.py', cards_coco,
+                              tmp_path, epochs=1)
+    assert cfg.env_cfg.cudnn_benchmark
+    assert cfg.custom_hooks[2].type == 'NetAugHook'
+    cfg.custom_hooks[2].cudnn_benchmark = hook_setting
+    assert netaug_cudnn_benchmark(cfg) is expected
+    try:
+        runner = Runner.from_cfg(cfg)
+        assert torch.backends.cudnn.benchmark  # env_cfg's
+        runner.call_hook('before_run')
+        assert torch.backends.cudnn.benchmark is expected
+    finally:
+        torch.backends.cudnn.benchmark = False
+
+
+def test_plain_configs_keep_their_cudnn_benchmark_setting(cards_coco,
+                                                          tmp_path):
+    from mmdet_netaug.engine.hooks.netaug_hook import netaug_cudnn_benchmark
+    cfg = cards_runner_config('ssdlite_mbv2_w035_cards.py', cards_coco,
+                              tmp_path, epochs=1)
+    assert netaug_cudnn_benchmark(cfg) is True
+    cfg.env_cfg.cudnn_benchmark = False
+    assert netaug_cudnn_benchmark(cfg) is False

@@ -51,6 +51,7 @@ from mmdet_netaug.apis.benchmark import (ROLES, _finite, _ratio, build_model,
                                          load_configs, measure_memory,
                                          memory_worker, prefetch_batches,
                                          time_training)
+from mmdet_netaug.engine.hooks.netaug_hook import netaug_cudnn_benchmark
 from mmdet_netaug.utils.records import cpu_model, write_json
 
 
@@ -138,8 +139,10 @@ def run(args: argparse.Namespace) -> dict:
                         args.cfg_options, args.batch_size,
                         args.netaug_options)
     if device == 'cuda':
-        torch.backends.cudnn.benchmark = cfgs['netaug'].get(
-            'env_cfg', {}).get('cudnn_benchmark', False)
+        # As NetAugHook sets it for training (off by default: sampled
+        # widths would be re-timed shape by shape), for both models.
+        torch.backends.cudnn.benchmark = netaug_cudnn_benchmark(
+            cfgs['netaug'])
     if (cfgs['netaug'].train_dataloader.dataset !=
             cfgs['plain'].train_dataloader.dataset):
         print('warning: the two configs\' training datasets differ; both '

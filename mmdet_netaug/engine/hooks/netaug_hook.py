@@ -2,6 +2,8 @@
 import random
 from typing import Optional
 
+import torch
+from mmengine.config import Config
 from mmengine.dist import broadcast_object_list
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
@@ -21,6 +23,18 @@ def sample_widths(model, seed: int, iteration: int, augment_width: bool):
     return model.supernet.sample(rng, augment_width=augment_width)
 
 
+def netaug_cudnn_benchmark(cfg: Config) -> bool:
+    """cuDNN's benchmark mode for training a config: that of its NetAugHook
+    (``cudnn_benchmark``, default False) where it has one and it is not
+    None, else the config's ``env_cfg.cudnn_benchmark`` (default False)."""
+    hooks = [h for h in cfg.get('custom_hooks') or []
+             if isinstance(h, dict) and h.get('type') in ('NetAugHook',
+                                                          NetAugHook)]
+    if hooks and hooks[0].get('cudnn_benchmark', False) is not None:
+        return bool(hooks[0].get('cudnn_benchmark', False))
+    return bool(cfg.get('env_cfg', {}).get('cudnn_benchmark', False))
+
+
 @HOOKS.register_module()
 class NetAugHook(ReestimateBNHook):
     """Samples the augmented sub-network of every step and runs NetAug's
@@ -36,6 +50,11 @@ class NetAugHook(ReestimateBNHook):
     * Optionally, all augmentation stops at ``netaug_stop_epoch``.
     * At the start of each epoch while widths are augmented, hidden channels
       are sorted by L1 importance (the optimiser state follows).
+    * cuDNN's benchmark mode is off while it trains (``cudnn_benchmark``),
+      whatever ``env_cfg`` says: every sampled sub-network brings new
+      convolution shapes, and the mode times all of cuDNN's algorithms for
+      each new one (on an H200, the first step of sampled widths took 15.6 s
+      with it and 0.13 s without; docs/benchmarks.md, "CUDA").
     * Before validation, and into every checkpoint, the tiny model's
       BatchNorm statistics are re-estimated on ``bn_calibration_batches``
       training batches, drawn (with their data augmentation) from a
@@ -53,6 +72,9 @@ class NetAugHook(ReestimateBNHook):
             re-estimation. Default: 20.
         seed (int, optional): Seed of the sub-network sampler. Default: the
             runner's seed (rank 0's, broadcast).
+        cudnn_benchmark (bool, optional): ``torch.backends.cudnn.benchmark``
+            for the run. None keeps what ``env_cfg.cudnn_benchmark`` set.
+            Default: False.
     """
 
     reestimation_name = 'NetAug'
@@ -62,7 +84,11 @@ class NetAugHook(ReestimateBNHook):
                  netaug_stop_epoch: Optional[int] = None,
                  sort_channels: bool = True,
                  bn_calibration_batches: int = 20,
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None,
+                 cudnn_benchmark: Optional[bool] = False) -> None:
+        if cudnn_benchmark not in (None, True, False):
+            raise ValueError('NetAugHook: field "cudnn_benchmark" must be '
+                             f'None, True or False, got {cudnn_benchmark!r}')
         if not isinstance(width_aug_stop, (int, float)) or not (
                 0 <= width_aug_stop <= 1):
             raise ValueError('NetAugHook: field "width_aug_stop" must be a '
@@ -84,6 +110,7 @@ class NetAugHook(ReestimateBNHook):
         self.netaug_stop_epoch = netaug_stop_epoch
         self.sort_channels = sort_channels
         self.bn_calibration_batches = bn_calibration_batches
+        self.cudnn_benchmark = cudnn_benchmark
         self._widths = None
 
     # -- helpers ----------------------------------------------------------
@@ -126,6 +153,15 @@ class NetAugHook(ReestimateBNHook):
                 "do not add dict(type='NetAugHook') again)")
         model = self.netaug_model(runner)
         model.use_schedule(self)
+        if (self.cudnn_benchmark is not None
+                and torch.backends.cudnn.benchmark != self.cudnn_benchmark):
+            mode = 'on' if self.cudnn_benchmark else 'off'
+            runner.logger.info(
+                f'NetAug: cuDNN benchmark mode {mode} (NetAugHook.'
+                'cudnn_benchmark; env_cfg said otherwise). '
+                'Every sampled sub-network has new convolution shapes, '
+                'which benchmark mode would time all algorithms for')
+            torch.backends.cudnn.benchmark = self.cudnn_benchmark
         if self.seed is None:  # rank 0's, so that every rank samples alike
             seed = [runner.seed if runner.seed is not None else 0]
             broadcast_object_list(seed)
