@@ -54,7 +54,8 @@ class NetAugHook(ReestimateBNHook):
       whatever ``env_cfg`` says: every sampled sub-network brings new
       convolution shapes, and the mode times all of cuDNN's algorithms for
       each new one (on an H200, the first step of sampled widths took 15.6 s
-      with it and 0.13 s without; docs/benchmarks.md, "CUDA").
+      with it; without it the first ten took 0.13 s each, median;
+      docs/benchmarks.md, "CUDA: the first run").
     * Before validation, and into every checkpoint, the tiny model's
       BatchNorm statistics are re-estimated on ``bn_calibration_batches``
       training batches, drawn (with their data augmentation) from a
