@@ -11,7 +11,11 @@
 #      validation with CUDA NMS): float32 and --amp (float16 with dynamic
 #      loss scaling).
 # Each step has its own time limit, so that a slow or broken one leaves the
-# others' results; everything lands in OUT (default work_dirs/gpu_check).
+# others' results. Logs and JSON land in work_dirs/gpu_check; on the lent
+# device machine (OUT set) also packed into $OUT/gpu_check_logs.tar.gz, with
+# the compiled mmcv extension as $OUT/mmcv_ext.so.xz: carry it back as
+# .mmcv_ext/mmcv_ext.so.xz next time and the 4-minute compile is skipped
+# (compiled again where it does not import, e.g. under another torch).
 #
 #   bash tools/misc/gpu_check.sh
 #
@@ -24,7 +28,7 @@
 # script on CPU: DEVICE=cpu STEPS=2 EPOCHS=1 SKIP_INSTALL=1).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-out=${OUT:-work_dirs/gpu_check}
+out=work_dirs/gpu_check
 mkdir -p "$out"
 python=${PYTHON:-python3}
 steps=${STEPS:-30}
@@ -35,9 +39,27 @@ start=$SECONDS
 left() { echo $((deadline - (SECONDS - start))); }
 stamp() { echo "[gpu_check +$((SECONDS - start)) s] $*"; }
 
+build=/tmp/mmcv-build/mmcv-2.1.0  # where .gpu/install_offline.sh builds
 if [ -z "${SKIP_INSTALL:-}" ]; then
   stamp install
-  eval "$(bash .gpu/install_offline.sh .whl)" || { stamp 'install failed'; exit 1; }
+  prebuilt=
+  if [ -f .mmcv_ext/mmcv_ext.so.xz ] && [ ! -d "$build" ]; then
+    mkdir -p /tmp/mmcv-build && tar xzf .whl/mmcv-2.1.0.tar.gz -C /tmp/mmcv-build \
+      && xz -dc .mmcv_ext/mmcv_ext.so.xz \
+        > "$build/mmcv/_ext.cpython-312-x86_64-linux-gnu.so" && prebuilt=1
+  fi
+  if ! exports=$(bash .gpu/install_offline.sh .whl); then
+    [ -n "$prebuilt" ] || { stamp 'install failed'; exit 1; }
+    stamp 'the carried mmcv extension does not import: compiling it'
+    rm -rf /tmp/mmcv-build; prebuilt=
+    exports=$(bash .gpu/install_offline.sh .whl) \
+      || { stamp 'install failed'; exit 1; }
+  fi
+  eval "$exports"
+  if [ -z "$prebuilt" ] && [ -n "${OUT:-}" ] && command -v xz > /dev/null; then
+    xz -T0 -c "$build"/mmcv/_ext*.so > "$OUT/mmcv_ext.so.xz"
+  fi
+  stamp "installed (mmcv extension $([ -n "$prebuilt" ] && echo carried || echo compiled))"
 fi
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv \
@@ -87,4 +109,5 @@ for name in fp32 amp; do
   grep -E "Epoch\(train\)|Epoch\(val\)|coco/bbox_mAP|Error:|Traceback" \
     "$out/train_$name.log" | tail -n 8
 done
+[ -n "${OUT:-}" ] && tar czf "$OUT/gpu_check_logs.tar.gz" -C work_dirs gpu_check
 stamp done
