@@ -147,6 +147,10 @@ def memory_worker(spec_file: str) -> None:
                         spec['cfg_options'], spec['batch_size'],
                         spec['netaug_options'])
     role, device = spec['role'], spec['device']
+    if device == 'cuda':  # as the parent times both models
+        from ..engine.hooks.netaug_hook import netaug_cudnn_benchmark
+        torch.backends.cudnn.benchmark = netaug_cudnn_benchmark(
+            cfgs['netaug'])
     model = build_model(cfgs[role], role,
                         spec['checkpoint'] if role == 'netaug' else None)
     model.to(device).train()

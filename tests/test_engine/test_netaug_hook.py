@@ -168,21 +168,40 @@ def test_cudnn_benchmark_is_off_while_netaug_trains(cards_coco, tmp_path,
                                                     hook_setting, expected):
     """mmdet's SSDLite config turns cuDNN's benchmark mode on; NetAug's
     sampled widths would make it time every new convolution shape, so the
-    hook turns it off unless told to keep env_cfg's setting (None)."""
+    hook turns it off for the run unless told to keep env_cfg's setting
+    (None), and gives the process its setting back afterwards."""
     from mmdet_netaug.engine.hooks.netaug_hook import netaug_cudnn_benchmark
     cfg = cards_runner_config('netaug_ssdlite_mbv2_cards.py', cards_coco,
                               tmp_path, epochs=1)
     assert cfg.env_cfg.cudnn_benchmark
-    assert cfg.custom_hooks[2].type == 'NetAugHook'
-    cfg.custom_hooks[2].cudnn_benchmark = hook_setting
+    hook_cfg = next(h for h in cfg.custom_hooks if h.type == 'NetAugHook')
+    hook_cfg.cudnn_benchmark = hook_setting
     assert netaug_cudnn_benchmark(cfg) is expected
     try:
         runner = Runner.from_cfg(cfg)
         assert torch.backends.cudnn.benchmark  # env_cfg's
         runner.call_hook('before_run')
         assert torch.backends.cudnn.benchmark is expected
+        runner.call_hook('after_run')
+        assert torch.backends.cudnn.benchmark
     finally:
         torch.backends.cudnn.benchmark = False
+
+
+def test_cudnn_benchmark_setting_is_read_from_any_form_of_the_hook(
+        cards_coco, tmp_path):
+    from mmdet_netaug.engine.hooks.netaug_hook import netaug_cudnn_benchmark
+    cfg = cards_runner_config('netaug_ssdlite_mbv2_cards.py', cards_coco,
+                              tmp_path, epochs=1)
+    index = next(i for i, h in enumerate(cfg.custom_hooks)
+                 if h.type == 'NetAugHook')
+    for hook in (dict(type='mmdet.NetAugHook'), dict(type=NetAugHook),
+                 NetAugHook()):
+        cfg.custom_hooks[index] = hook
+        assert netaug_cudnn_benchmark(cfg) is False
+    cfg.custom_hooks[index] = dict(type='NetAugHook', cudnn_benchmark='yes')
+    with pytest.raises(ValueError, match='cudnn_benchmark'):
+        netaug_cudnn_benchmark(cfg)
 
 
 def test_plain_configs_keep_their_cudnn_benchmark_setting(cards_coco,
@@ -192,4 +211,6 @@ def test_plain_configs_keep_their_cudnn_benchmark_setting(cards_coco,
                               tmp_path, epochs=1)
     assert netaug_cudnn_benchmark(cfg) is True
     cfg.env_cfg.cudnn_benchmark = False
+    assert netaug_cudnn_benchmark(cfg) is False
+    cfg.env_cfg = None
     assert netaug_cudnn_benchmark(cfg) is False

@@ -1,4 +1,5 @@
 """The runner hook that drives NetAug through training."""
+import inspect
 import random
 from typing import Optional
 
@@ -23,16 +24,34 @@ def sample_widths(model, seed: int, iteration: int, augment_width: bool):
     return model.supernet.sample(rng, augment_width=augment_width)
 
 
+def _check_cudnn_benchmark(value) -> None:
+    if value not in (None, True, False):
+        raise ValueError('NetAugHook: field "cudnn_benchmark" must be None, '
+                         f'True or False, got {value!r}')
+
+
 def netaug_cudnn_benchmark(cfg: Config) -> bool:
-    """cuDNN's benchmark mode for training a config: that of its NetAugHook
-    (``cudnn_benchmark``, default False) where it has one and it is not
-    None, else the config's ``env_cfg.cudnn_benchmark`` (default False)."""
-    hooks = [h for h in cfg.get('custom_hooks') or []
-             if isinstance(h, dict) and h.get('type') in ('NetAugHook',
-                                                          NetAugHook)]
-    if hooks and hooks[0].get('cudnn_benchmark', False) is not None:
-        return bool(hooks[0].get('cudnn_benchmark', False))
-    return bool(cfg.get('env_cfg', {}).get('cudnn_benchmark', False))
+    """cuDNN's benchmark mode that training a config runs with: its
+    NetAugHook's ``cudnn_benchmark`` where it has one (a dict whose type
+    names NetAugHook or a subclass, or a hook instance) and that is not
+    None, else ``env_cfg.cudnn_benchmark`` (default False)."""
+    for hook in cfg.get('custom_hooks') or []:
+        hook_type = hook.get('type') if isinstance(hook, dict) else type(hook)
+        if isinstance(hook_type, str):
+            hook_type = HOOKS.get(hook_type)
+        if not (isinstance(hook_type, type)
+                and issubclass(hook_type, NetAugHook)):
+            continue
+        if isinstance(hook, dict):
+            value = hook.get('cudnn_benchmark', inspect.signature(
+                NetAugHook).parameters['cudnn_benchmark'].default)
+            _check_cudnn_benchmark(value)
+        else:
+            value = hook.cudnn_benchmark
+        if value is not None:
+            return value
+        break
+    return bool((cfg.get('env_cfg') or {}).get('cudnn_benchmark', False))
 
 
 @HOOKS.register_module()
@@ -53,9 +72,11 @@ class NetAugHook(ReestimateBNHook):
     * cuDNN's benchmark mode is off while it trains (``cudnn_benchmark``),
       whatever ``env_cfg`` says: every sampled sub-network brings new
       convolution shapes, and the mode times all of cuDNN's algorithms for
-      each new one (on an H200, the first step of sampled widths took 15.6 s
-      with it; without it the first ten took 0.13 s each, median;
-      docs/benchmarks.md, "CUDA: the first run").
+      each new one (measured on an H200 with a stack of convolutions whose
+      widths change every step: 15.6 s for the first step with it, 0.13 s
+      a step, median of the first ten, without it; docs/benchmarks.md,
+      "CUDA: the first run"). The setting before the run is restored
+      after it.
     * Before validation, and into every checkpoint, the tiny model's
       BatchNorm statistics are re-estimated on ``bn_calibration_batches``
       training batches, drawn (with their data augmentation) from a
@@ -87,9 +108,7 @@ class NetAugHook(ReestimateBNHook):
                  bn_calibration_batches: int = 20,
                  seed: Optional[int] = None,
                  cudnn_benchmark: Optional[bool] = False) -> None:
-        if cudnn_benchmark not in (None, True, False):
-            raise ValueError('NetAugHook: field "cudnn_benchmark" must be '
-                             f'None, True or False, got {cudnn_benchmark!r}')
+        _check_cudnn_benchmark(cudnn_benchmark)
         if not isinstance(width_aug_stop, (int, float)) or not (
                 0 <= width_aug_stop <= 1):
             raise ValueError('NetAugHook: field "width_aug_stop" must be a '
@@ -112,6 +131,7 @@ class NetAugHook(ReestimateBNHook):
         self.sort_channels = sort_channels
         self.bn_calibration_batches = bn_calibration_batches
         self.cudnn_benchmark = cudnn_benchmark
+        self._cudnn_benchmark_before = None
         self._widths = None
 
     # -- helpers ----------------------------------------------------------
@@ -154,14 +174,16 @@ class NetAugHook(ReestimateBNHook):
                 "do not add dict(type='NetAugHook') again)")
         model = self.netaug_model(runner)
         model.use_schedule(self)
+        self._cudnn_benchmark_before = torch.backends.cudnn.benchmark
         if (self.cudnn_benchmark is not None
                 and torch.backends.cudnn.benchmark != self.cudnn_benchmark):
             mode = 'on' if self.cudnn_benchmark else 'off'
-            runner.logger.info(
-                f'NetAug: cuDNN benchmark mode {mode} (NetAugHook.'
-                'cudnn_benchmark; env_cfg said otherwise). '
-                'Every sampled sub-network has new convolution shapes, '
-                'which benchmark mode would time all algorithms for')
+            if torch.cuda.is_available():
+                runner.logger.info(
+                    f'NetAug: cuDNN benchmark mode {mode} for this run '
+                    '(NetAugHook.cudnn_benchmark). Every sampled sub-network '
+                    'has new convolution shapes, which benchmark mode would '
+                    'time all algorithms for')
             torch.backends.cudnn.benchmark = self.cudnn_benchmark
         if self.seed is None:  # rank 0's, so that every rank samples alike
             seed = [runner.seed if runner.seed is not None else 0]
@@ -187,6 +209,13 @@ class NetAugHook(ReestimateBNHook):
                 'held at once). Set model_wrapper_cfg=dict(type='
                 "'NetAugDistributedDataParallel', ...) for two backward "
                 'passes, as the NetAug configs do')
+
+    def after_run(self, runner: Runner) -> None:
+        # Give the process its setting back (a later Runner in it).
+        if self._cudnn_benchmark_before is not None:
+            torch.backends.cudnn.benchmark = self._cudnn_benchmark_before
+            self._cudnn_benchmark_before = None
+        super().after_run(runner)
 
     def before_train_epoch(self, runner: Runner) -> None:
         if not (self.sort_channels and self.netaug_active(runner)
