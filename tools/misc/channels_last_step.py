@@ -1,0 +1,61 @@
+"""Training step time in channels_last against the default memory layout
+(NCHW), on the same batches, steps alternated, for the plain tiny model and
+for NetAug (one thread on CPU by default): a lead for a cheaper CPU
+protocol (the same float32 arithmetic in another layout), not yet a setting
+of the project.
+
+    python tools/misc/channels_last_step.py [NETAUG_CONFIG PLAIN_CONFIG]
+        [--batch-size 8] [--steps 13] [--threads 1]
+"""
+import argparse
+import copy
+import statistics
+import time
+
+import torch
+from mmengine.optim import build_optim_wrapper
+
+from mmdet.utils import register_all_modules
+from mmdet_netaug.apis.benchmark import (ROLES, build_model, load_configs,
+                                         prefetch_batches, train_step)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('configs', nargs='*', default=[
+        'configs/netaug_ssdlite_mbv2_cards_224.py',
+        'configs/ssdlite_mbv2_w035_cards_224.py'])
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--steps', type=int, default=13,
+                        help='measured steps per layout, after 3 warm-up')
+    parser.add_argument('--threads', type=int, default=1)
+    args = parser.parse_args()
+    if len(args.configs) != 2:
+        parser.error('give NETAUG_CONFIG PLAIN_CONFIG, or neither')
+    torch.set_num_threads(args.threads)
+    register_all_modules()
+    cfgs = load_configs(*args.configs, None, args.batch_size)
+    batches = prefetch_batches(cfgs['netaug'], args.steps + 3, 0)
+    for role in reversed(ROLES):  # plain first
+        torch.manual_seed(0)
+        nchw = build_model(cfgs[role], role).train()
+        last = copy.deepcopy(nchw).to(memory_format=torch.channels_last)
+        models = (nchw, last)
+        wrappers = [build_optim_wrapper(m, cfgs[role].optim_wrapper)
+                    for m in models]
+        times = ([], [])
+        for i, batch in enumerate(batches):
+            for k in ((0, 1) if i % 2 else (1, 0)):
+                start = time.perf_counter()
+                train_step(models[k], wrappers[k], copy.deepcopy(batch),
+                           role, i, 0, True)
+                if i >= 3:
+                    times[k].append(time.perf_counter() - start)
+        a, b = (statistics.median(t) for t in times)
+        print(f'{role}: NCHW {a * 1e3:.0f} ms, channels_last '
+              f'{b * 1e3:.0f} ms a step (median), ratio {b / a:.2f}',
+              flush=True)
+
+
+if __name__ == '__main__':
+    main()
