@@ -27,6 +27,7 @@ from ..models.checkpoint_fit import (CheckpointMismatchError,
                                      check_checkpoint_fits,
                                      checkpoint_state_dict, read_checkpoint)
 from .atomic_checkpoint import remove_leftover_temp_files
+from .hooks.memory_format import MemoryFormatHook, check_memory_format
 
 __all__ = ['CheckedRunner', 'CheckpointMismatchError',
            'KeepPreviousCheckpointHook', 'check_checkpoint_fits']
@@ -105,9 +106,21 @@ class CheckedRunner(Runner):
     do not fit the model (:func:`check_checkpoint_fits`), and whose
     auto-resume in a work dir without checkpoints says so and starts from
     the beginning. mmengine's ``CheckpointHook`` is registered as
-    :class:`KeepPreviousCheckpointHook`."""
+    :class:`KeepPreviousCheckpointHook`. The optional config field
+    ``memory_format`` ('channels_last' or 'contiguous') registers a
+    :class:`MemoryFormatHook`."""
 
     _resuming = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # an optional config field: the model's memory layout for the run
+        memory_format = self.cfg.get('memory_format')
+        check_memory_format(memory_format)
+        if memory_format is not None and not any(
+                isinstance(h, MemoryFormatHook) for h in self.hooks):
+            self.register_hook(
+                dict(type=MemoryFormatHook, memory_format=memory_format))
 
     def register_hook(self, hook, priority=None) -> None:
         if isinstance(hook, dict) and hook.get('type') in (

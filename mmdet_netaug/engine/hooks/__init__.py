@@ -1,7 +1,9 @@
 """Runner hooks."""
 from .bn_reestimation import BatchNormReestimation, ReestimateBNHook
+from .memory_format import MemoryFormatHook
 from .netaug_hook import NetAugHook, sample_widths
 
 __all__ = [
-    'BatchNormReestimation', 'NetAugHook', 'ReestimateBNHook', 'sample_widths'
+    'BatchNormReestimation', 'MemoryFormatHook', 'NetAugHook',
+    'ReestimateBNHook', 'sample_widths'
 ]

@@ -1,0 +1,48 @@
+"""Training in torch's channels_last memory layout."""
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmdet.registry import HOOKS
+
+MEMORY_FORMATS = {'contiguous': torch.contiguous_format,
+                  'channels_last': torch.channels_last}
+
+
+def check_memory_format(value, field: str = 'memory_format') -> None:
+    """Refuse a value that is neither None nor a name of MEMORY_FORMATS."""
+    if value is not None and value not in MEMORY_FORMATS:
+        raise ValueError(f'config field "{field}": expected one of '
+                         f'{sorted(MEMORY_FORMATS)} or None, got {value!r}')
+
+
+@HOOKS.register_module()
+class MemoryFormatHook(Hook):
+    """Puts the model's 4-d parameters and buffers in a memory layout before
+    the run (``Module.to(memory_format=...)``; convolution outputs follow
+    their weights' layout). ``channels_last`` is the same float32 arithmetic
+    in another layout, faster for these small networks on CPU
+    (docs/benchmarks.md, "A lead for the CPU protocol: channels_last").
+    :class:`~mmdet_netaug.engine.CheckedRunner` registers it from the config
+    field ``memory_format`` (``--cfg-options memory_format=channels_last``);
+    checkpoints load into either layout.
+
+    Args:
+        memory_format (str): 'channels_last' or 'contiguous'.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, memory_format: str = 'channels_last') -> None:
+        check_memory_format(memory_format, 'MemoryFormatHook.memory_format')
+        if memory_format is None:
+            raise ValueError('MemoryFormatHook.memory_format: expected '
+                             f'one of {sorted(MEMORY_FORMATS)}, got None')
+        self.memory_format = memory_format
+
+    def before_run(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        model.to(memory_format=MEMORY_FORMATS[self.memory_format])
+        runner.logger.info(f'model in {self.memory_format} memory layout '
+                           '(MemoryFormatHook)')
