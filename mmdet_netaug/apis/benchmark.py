@@ -147,10 +147,7 @@ def memory_worker(spec_file: str) -> None:
                         spec['cfg_options'], spec['batch_size'],
                         spec['netaug_options'])
     role, device = spec['role'], spec['device']
-    if device == 'cuda':  # as the parent times both models
-        from ..engine.hooks.netaug_hook import netaug_cudnn_benchmark
-        torch.backends.cudnn.benchmark = netaug_cudnn_benchmark(
-            cfgs['netaug'])
+    apply_cudnn_benchmark(cfgs['netaug'], device)  # as the parent does
     model = build_model(cfgs[role], role,
                         spec['checkpoint'] if role == 'netaug' else None)
     model.to(device).train()
@@ -261,29 +258,41 @@ def inference_parity(netaug, exported, plain, images: torch.Tensor,
 # -- training time ---------------------------------------------------------
 def time_training(models: dict, optim_wrappers: dict, batches: List[dict],
                   warmup: int, steps: int, device: str, seed: int,
-                  width_aug: bool) -> dict:
-    """Alternate the models step by step on the same batches."""
-    times = {role: [] for role in ROLES}
-    losses = {role: [] for role in ROLES}
+                  width_aug: bool, roles: Optional[dict] = None) -> dict:
+    """Alternate the models step by step on the same batches (the order
+    swapped every step). ``roles`` maps each key of ``models`` to how it
+    trains ('netaug' or 'plain'; default: the key itself)."""
+    keys = list(models)
+    roles = roles or {key: key for key in keys}
+    times = {key: [] for key in keys}
+    losses = {key: [] for key in keys}
     for step in range(warmup + steps):
         batch = batches[step % len(batches)]
-        order = ROLES if step % 2 == 0 else ROLES[::-1]
-        for role in order:
+        for key in (keys if step % 2 == 0 else keys[::-1]):
             _sync(device)
             start = time.perf_counter()
-            loss = train_step(models[role], optim_wrappers[role], batch,
-                              role, step, seed, width_aug)
+            loss = train_step(models[key], optim_wrappers[key], batch,
+                              roles[key], step, seed, width_aug)
             _sync(device)
             elapsed = time.perf_counter() - start
-            losses[role].append(float(loss))
+            losses[key].append(float(loss))
             if step >= warmup:
-                times[role].append(elapsed)
-    medians = {role: _median(times[role]) for role in ROLES}
+                times[key].append(elapsed)
+    medians = {key: _median(times[key]) for key in keys}
     return dict(
         step_time_s=medians,
         step_times_s=times,
         losses=losses,
-        step_time_ratio=_ratio(medians['netaug'], medians['plain']))
+        step_time_ratio=_ratio(medians.get('netaug'), medians.get('plain')))
+
+
+def apply_cudnn_benchmark(netaug_cfg: Config, device: str) -> None:
+    """On CUDA, cuDNN's benchmark mode as NetAugHook sets it for training
+    (off by default: sampled widths would be re-timed shape by shape), for
+    both models."""
+    if device == 'cuda':
+        from ..engine.hooks.netaug_hook import netaug_cudnn_benchmark
+        torch.backends.cudnn.benchmark = netaug_cudnn_benchmark(netaug_cfg)
 
 
 # -- report ----------------------------------------------------------------

@@ -46,12 +46,12 @@ from mmengine.runner import set_random_seed
 
 import mmdet
 from mmdet.utils import register_all_modules
-from mmdet_netaug.apis.benchmark import (ROLES, _finite, _ratio, build_model,
+from mmdet_netaug.apis.benchmark import (ROLES, _finite, _ratio,
+                                         apply_cudnn_benchmark, build_model,
                                          format_table, inference_parity,
                                          load_configs, measure_memory,
                                          memory_worker, prefetch_batches,
                                          time_training)
-from mmdet_netaug.engine.hooks.netaug_hook import netaug_cudnn_benchmark
 from mmdet_netaug.utils.records import cpu_model, write_json
 
 
@@ -138,11 +138,7 @@ def run(args: argparse.Namespace) -> dict:
     cfgs = load_configs(args.netaug_config, args.plain_config,
                         args.cfg_options, args.batch_size,
                         args.netaug_options)
-    if device == 'cuda':
-        # As NetAugHook sets it for training (off by default: sampled
-        # widths would be re-timed shape by shape), for both models.
-        torch.backends.cudnn.benchmark = netaug_cudnn_benchmark(
-            cfgs['netaug'])
+    apply_cudnn_benchmark(cfgs['netaug'], device)
     if (cfgs['netaug'].train_dataloader.dataset !=
             cfgs['plain'].train_dataloader.dataset):
         print('warning: the two configs\' training datasets differ; both '

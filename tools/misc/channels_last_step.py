@@ -9,15 +9,13 @@ of the project.
 """
 import argparse
 import copy
-import statistics
-import time
 
 import torch
 from mmengine.optim import build_optim_wrapper
 
 from mmdet.utils import register_all_modules
 from mmdet_netaug.apis.benchmark import (ROLES, build_model, load_configs,
-                                         prefetch_batches, train_step)
+                                         prefetch_batches, time_training)
 
 
 def main():
@@ -39,23 +37,18 @@ def main():
     for role in reversed(ROLES):  # plain first
         torch.manual_seed(0)
         nchw = build_model(cfgs[role], role).train()
-        last = copy.deepcopy(nchw).to(memory_format=torch.channels_last)
-        models = (nchw, last)
-        wrappers = [build_optim_wrapper(m, cfgs[role].optim_wrapper)
-                    for m in models]
-        times = ([], [])
-        for i, batch in enumerate(batches):
-            for k in ((0, 1) if i % 2 else (1, 0)):
-                start = time.perf_counter()
-                train_step(models[k], wrappers[k], copy.deepcopy(batch),
-                           role, i, 0, True)
-                if i >= 3:
-                    times[k].append(time.perf_counter() - start)
-        a, b = (statistics.median(t) for t in times)
+        models = dict(nchw=nchw, channels_last=copy.deepcopy(nchw).to(
+            memory_format=torch.channels_last))
+        wrappers = {key: build_optim_wrapper(m, cfgs[role].optim_wrapper)
+                    for key, m in models.items()}
+        medians = time_training(models, wrappers, batches, 3, args.steps,
+                                'cpu', 0, True,
+                                roles={key: role for key in models}
+                                )['step_time_s']
+        a, b = medians['nchw'], medians['channels_last']
         print(f'{role}: NCHW {a * 1e3:.0f} ms, channels_last '
               f'{b * 1e3:.0f} ms a step (median), ratio {b / a:.2f}',
               flush=True)
-
 
 if __name__ == '__main__':
     main()

@@ -9,11 +9,15 @@ MEMORY_FORMATS = {'contiguous': torch.contiguous_format,
                   'channels_last': torch.channels_last}
 
 
-def check_memory_format(value, field: str = 'memory_format') -> None:
-    """Refuse a value that is neither None nor a name of MEMORY_FORMATS."""
-    if value is not None and value not in MEMORY_FORMATS:
-        raise ValueError(f'config field "{field}": expected one of '
-                         f'{sorted(MEMORY_FORMATS)} or None, got {value!r}')
+def check_memory_format(value, field: str = 'memory_format',
+                        optional: bool = True) -> None:
+    """Refuse a value that is not a name of MEMORY_FORMATS (or None, where
+    ``optional``)."""
+    if not (value in MEMORY_FORMATS or optional and value is None):
+        raise ValueError(
+            f'config field "{field}": expected one of '
+            f'{sorted(MEMORY_FORMATS)}{" or None" if optional else ""}, '
+            f'got {value!r}')
 
 
 @HOOKS.register_module()
@@ -34,10 +38,8 @@ class MemoryFormatHook(Hook):
     priority = 'VERY_HIGH'
 
     def __init__(self, memory_format: str = 'channels_last') -> None:
-        check_memory_format(memory_format, 'MemoryFormatHook.memory_format')
-        if memory_format is None:
-            raise ValueError('MemoryFormatHook.memory_format: expected '
-                             f'one of {sorted(MEMORY_FORMATS)}, got None')
+        check_memory_format(memory_format, 'MemoryFormatHook.memory_format',
+                            optional=False)
         self.memory_format = memory_format
 
     def before_run(self, runner) -> None:
