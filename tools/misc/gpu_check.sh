@@ -15,11 +15,13 @@
 # others' results. Logs and JSON land in work_dirs/gpu_check; on the lent
 # device machine (OUT set) they are also packed into
 # $OUT/gpu_check_logs.tar.gz whenever the script ends, with the trainings'
-# logs (no checkpoints), and the compiled mmcv extension comes back as
-# $OUT/mmcv_ext.so.xz: carry it back as .mmcv_ext/mmcv_ext.so.xz next time
-# and the compile (about 4 minutes) is skipped, unless the carried extension
-# fails to import or to run NMS on the GPU (another torch or GPU), in which
-# case it is compiled again.
+# logs (no checkpoints), and the compiled mmcv extension comes back
+# xz-compressed in parts of 15 MiB, $OUT/mmcv_ext.so.xz.00, .01, ... (a
+# file coming back from the device machine may not exceed 16 MiB; the whole
+# was 17.9 MB for an H200 build): put the parts in .mmcv_ext/ and carry it
+# next time, and the compile (about 4 minutes) is skipped, unless the
+# carried extension fails to import or to run NMS on the GPU (another torch
+# or GPU), in which case it is compiled again.
 #
 #   bash tools/misc/gpu_check.sh
 #
@@ -62,11 +64,13 @@ assert keep.tolist() == [0], keep"
 if [ -z "${SKIP_INSTALL:-}" ]; then
   stamp install
   carried=
-  if [ -f .mmcv_ext/mmcv_ext.so.xz ] && [ ! -d "$build" ]; then
+  parts=$(ls .mmcv_ext/mmcv_ext.so.xz.[0-9]* 2> /dev/null)
+  if [ -n "$parts" ] && [ ! -d "$build" ]; then
     suffix=$("$python" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+    # shellcheck disable=SC2086  # the parts, in order
     mkdir -p /tmp/mmcv-build \
       && tar xzf .whl/mmcv-2.1.0.tar.gz -C /tmp/mmcv-build \
-      && xz -dc .mmcv_ext/mmcv_ext.so.xz > /tmp/mmcv_ext.so \
+      && cat $parts | xz -dc > /tmp/mmcv_ext.so \
       && mv /tmp/mmcv_ext.so "$build/mmcv/_ext$suffix" && carried=1
     [ -n "$carried" ] || rm -rf /tmp/mmcv-build
   fi
@@ -81,9 +85,10 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
   [ "$status" = 0 ] || { stamp 'install failed'; exit 1; }
   if [ -z "$carried" ] && [ -n "${OUT:-}" ] && command -v xz > /dev/null; then
     so=$(ls "$build"/mmcv/_ext*.so | head -n 1)
-    xz -T0 -c "$so" > "$OUT/mmcv_ext.tmp" \
-      && mv "$OUT/mmcv_ext.tmp" "$OUT/mmcv_ext.so.xz" \
-      && ls -l "$OUT/mmcv_ext.so.xz" || rm -f "$OUT/mmcv_ext.tmp"
+    mkdir -p /tmp/mmcv_ext_parts && xz -T0 -c "$so" \
+      | split -b 15M -d - /tmp/mmcv_ext_parts/mmcv_ext.so.xz. \
+      && mv /tmp/mmcv_ext_parts/mmcv_ext.so.xz.* "$OUT/" \
+      && ls -l "$OUT"/mmcv_ext.so.xz.*
   fi
   stamp "installed (mmcv extension $([ -n "$carried" ] && echo carried || echo built here))"
 fi
