@@ -16,9 +16,11 @@
 # device machine (OUT set) they are also packed into
 # $OUT/gpu_check_logs.tar.gz whenever the script ends, with the trainings'
 # logs (no checkpoints), and the compiled mmcv extension comes back
-# xz-compressed in parts of 15 MiB, $OUT/mmcv_ext.so.xz.00, .01, ... (a
-# file coming back from the device machine may not exceed 16 MiB; the whole
-# was 17.9 MB for an H200 build): put the parts in .mmcv_ext/ and carry it
+# stripped and xz-compressed in parts of 15 MiB, $OUT/mmcv_ext.so.xz.00,
+# .01, ... (a file coming back from the device machine may not exceed 16
+# MiB; unstripped, the whole was 17.9 MB for an H200 build, and with .whl,
+# .gpu, .cards and the checkout every carried MiB counts towards the 64 MiB
+# a call carries): put the parts in .mmcv_ext/ and carry it
 # next time, and the compile (about 4 minutes) is skipped, unless the
 # carried extension fails to import or to run NMS on the GPU (another torch
 # or GPU), in which case it is compiled again.
@@ -85,7 +87,10 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
   [ "$status" = 0 ] || { stamp 'install failed'; exit 1; }
   if [ -z "$carried" ] && [ -n "${OUT:-}" ] && command -v xz > /dev/null; then
     so=$(ls "$build"/mmcv/_ext*.so | head -n 1)
-    mkdir -p /tmp/mmcv_ext_parts && xz -T0 -c "$so" \
+    # without its symbol table (not needed to load it; smaller to carry)
+    cp "$so" /tmp/mmcv_ext_copy.so
+    strip --strip-unneeded /tmp/mmcv_ext_copy.so 2> /dev/null || true
+    mkdir -p /tmp/mmcv_ext_parts && xz -T0 -9 -c /tmp/mmcv_ext_copy.so \
       | split -b 15M -d - /tmp/mmcv_ext_parts/mmcv_ext.so.xz. \
       && mv /tmp/mmcv_ext_parts/mmcv_ext.so.xz.* "$OUT/" \
       && ls -l "$OUT"/mmcv_ext.so.xz.*
