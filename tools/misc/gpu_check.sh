@@ -11,6 +11,13 @@
 #      hook's width augmentation and its stop, two backward passes,
 #      validation with CUDA NMS): float32 and --amp (float16 with dynamic
 #      loss scaling).
+#   3. (only when PARTS names it) the paired accuracy protocol,
+#      tools/analysis_tools/netaug_evidence.sh, for the seeds in SEEDS,
+#      JOBS runs at once, until the deadline: the results JSON, markdown and
+#      curves, and every run's logs (finished or not; no checkpoints),
+#      packed with the rest. Commit the finished runs under
+#      docs/evidence/cuda/ (the script starts from there next time) and the
+#      suite grows by the seeds each lease finishes.
 # Each step has its own time limit, so that a slow or broken one leaves the
 # others' results. Logs and JSON land in work_dirs/gpu_check; on the lent
 # device machine (OUT set) they are also packed into
@@ -32,8 +39,9 @@
 # augmented in the first), DEADLINE (seconds from the start by which every
 # step is stopped, default 520, to fit a 10-minute call with the install),
 # TRAIN_OPTIONS (more --cfg-options of the trainings), BENCH_OPTIONS (more
-# options of the benchmarks), SKIP_INSTALL=1 where the stack is installed
-# already (e.g. to try the script on CPU: DEVICE=cpu STEPS=2 EPOCHS=1
+# options of the benchmarks), PARTS (default "bench train"; any of bench,
+# train, evidence), SEEDS and JOBS (of the evidence part; default 0 and 6),
+# SKIP_INSTALL=1 where the stack is installed already (e.g. to try the script on CPU: DEVICE=cpu STEPS=2 EPOCHS=1
 # SKIP_INSTALL=1).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -44,13 +52,21 @@ steps=${STEPS:-30}
 epochs=${EPOCHS:-2}
 device=${DEVICE:-cuda}
 deadline=${DEADLINE:-520}
+parts=" ${PARTS:-bench train} "
+for part in $parts; do
+  case $part in bench|train|evidence) ;;
+    *) echo "gpu_check: PARTS has '$part'; expected bench, train or evidence" >&2
+       exit 2 ;;
+  esac
+done
 start=$SECONDS
 left() { echo $((deadline - (SECONDS - start))); }
 stamp() { echo "[gpu_check +$((SECONDS - start)) s] $*"; }
 pack() {
   [ -n "${OUT:-}" ] || return 0
   tar czf "$OUT/gpu_check_logs.tar.gz" --exclude='*.pth' -C work_dirs \
-    gpu_check $(cd work_dirs && ls -d gpu_fp32 gpu_amp 2> /dev/null)
+    gpu_check $(cd work_dirs && ls -d gpu_fp32 gpu_amp evidence/cuda \
+                2> /dev/null)
 }
 trap pack EXIT
 
@@ -124,11 +140,13 @@ bench() {  # name, NetAug config, plain config
   stamp "benchmark $name: exit $?"
   grep -A 30 '^training (same batches' "$out/bench_$name.log"
 }
-stamp benchmarks
-bench ssdlite configs/netaug_ssdlite_mbv2_cards.py \
-  configs/ssdlite_mbv2_w035_cards.py
-bench yolov3 configs/netaug_yolov3_mbv2_cards.py \
-  configs/yolov3_mbv2_w035_cards.py
+if [[ $parts == *" bench "* ]]; then
+  stamp benchmarks
+  bench ssdlite configs/netaug_ssdlite_mbv2_cards.py \
+    configs/ssdlite_mbv2_w035_cards.py
+  bench yolov3 configs/netaug_yolov3_mbv2_cards.py \
+    configs/yolov3_mbv2_w035_cards.py
+fi
 
 # -- 2. short trainings, together ------------------------------------------
 train() {  # name, extra arguments of tools/train.py
@@ -143,14 +161,32 @@ train() {  # name, extra arguments of tools/train.py
     > "$out/train_$name.log" 2>&1
   stamp "training $name: exit $?"
 }
-stamp 'short trainings'
-train fp32 &
-train amp --amp &
-wait
-for name in fp32 amp; do
-  [ -f "$out/train_$name.log" ] || continue
-  echo "== training $name"
-  grep -E "Epoch\(train\)|Epoch\(val\)|Error:|Traceback" \
-    "$out/train_$name.log" | cut -c 1-230 | tail -n 8
-done
+if [[ $parts == *" train "* ]]; then
+  stamp 'short trainings'
+  train fp32 &
+  train amp --amp &
+  wait
+  for name in fp32 amp; do
+    [ -f "$out/train_$name.log" ] || continue
+    echo "== training $name"
+    grep -E "Epoch\(train\)|Epoch\(val\)|Error:|Traceback" \
+      "$out/train_$name.log" | cut -c 1-230 | tail -n 8
+  done
+fi
+
+# -- 3. the paired accuracy protocol, as far as the deadline allows ---------
+if [[ $parts == *" evidence "* ]]; then
+  limit=$(( $(left) - 15 ))
+  if [ "$limit" -gt 60 ]; then
+    stamp "evidence: seeds ${SEEDS:-0}, ${JOBS:-6} runs at once, ${limit} s"
+    # on SIGTERM compare_accuracy.py stops its trainings as on Ctrl-C
+    PYTHON=$python SEEDS=${SEEDS:-0} JOBS=${JOBS:-6} CARDS=${CARDS:-.cards} \
+      timeout -k 10 "$limit" bash tools/analysis_tools/netaug_evidence.sh \
+      > "$out/evidence.log" 2>&1
+    stamp "evidence: exit $?"
+    grep -E "^\[|done |stopped|Error|^\|" "$out/evidence.log" | tail -n 30
+  else
+    stamp 'evidence: no time left'
+  fi
+fi
 stamp done
