@@ -1,11 +1,13 @@
 """Training step time in channels_last against the default memory layout
 (NCHW), on the same batches, steps alternated, for the plain tiny model and
 for NetAug (one thread on CPU by default): a lead for a cheaper CPU
-protocol (the same float32 arithmetic in another layout), not yet a setting
-of the project.
+protocol (the same float32 arithmetic in another layout). With ``--bf16``
+also bfloat16 CPU autocast (``CPUAmpOptimWrapper``, what ``tools/train.py
+--amp`` uses without a GPU) in each layout: other arithmetic, so a speed
+lead only until an accuracy run shows it trains as well.
 
     python tools/misc/channels_last_step.py [NETAUG_CONFIG PLAIN_CONFIG]
-        [--batch-size 8] [--steps 13] [--threads 1]
+        [--batch-size 8] [--steps 13] [--threads 1] [--bf16]
 """
 import argparse
 import copy
@@ -27,6 +29,8 @@ def main():
     parser.add_argument('--steps', type=int, default=13,
                         help='measured steps per layout, after 3 warm-up')
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--bf16', action='store_true',
+                        help='also time bfloat16 autocast in each layout')
     args = parser.parse_args()
     if len(args.configs) != 2:
         parser.error('give NETAUG_CONFIG PLAIN_CONFIG, or neither')
@@ -39,15 +43,23 @@ def main():
         nchw = build_model(cfgs[role], role).train()
         models = dict(nchw=nchw, channels_last=copy.deepcopy(nchw).to(
             memory_format=torch.channels_last))
-        wrappers = {key: build_optim_wrapper(m, cfgs[role].optim_wrapper)
+        wrapper_cfgs = {key: cfgs[role].optim_wrapper for key in models}
+        if args.bf16:
+            bf16 = copy.deepcopy(cfgs[role].optim_wrapper)
+            bf16.type = 'CPUAmpOptimWrapper'
+            for key in list(models):
+                models[f'{key}+bf16'] = copy.deepcopy(models[key])
+                wrapper_cfgs[f'{key}+bf16'] = bf16
+        wrappers = {key: build_optim_wrapper(m, wrapper_cfgs[key])
                     for key, m in models.items()}
         medians = time_training(models, wrappers, batches, 3, args.steps,
                                 'cpu', 0, True,
                                 roles={key: role for key in models}
                                 )['step_time_s']
-        a, b = medians['nchw'], medians['channels_last']
-        print(f'{role}: NCHW {a * 1e3:.0f} ms, channels_last '
-              f'{b * 1e3:.0f} ms a step (median), ratio {b / a:.2f}',
+        base = medians['nchw']
+        print(f'{role}: NCHW {base * 1e3:.0f} ms a step (median); ' +
+              ', '.join(f'{key} {t * 1e3:.0f} ms, ratio {t / base:.2f}'
+                        for key, t in medians.items() if key != 'nchw'),
               flush=True)
 
 if __name__ == '__main__':
