@@ -82,13 +82,13 @@ assert keep.tolist() == [0], keep"
 if [ -z "${SKIP_INSTALL:-}" ]; then
   stamp install
   carried=
-  parts=$(ls .mmcv_ext/mmcv_ext.so.xz.[0-9]* 2> /dev/null)
-  if [ -n "$parts" ] && [ ! -d "$build" ]; then
+  ext_parts=$(ls .mmcv_ext/mmcv_ext.so.xz.[0-9]* 2> /dev/null)
+  if [ -n "$ext_parts" ] && [ ! -d "$build" ]; then
     suffix=$("$python" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
     # shellcheck disable=SC2086  # the parts, in order
     mkdir -p /tmp/mmcv-build \
       && tar xzf .whl/mmcv-2.1.0.tar.gz -C /tmp/mmcv-build \
-      && cat $parts | xz -dc > /tmp/mmcv_ext.so \
+      && cat $ext_parts | xz -dc > /tmp/mmcv_ext.so \
       && mv /tmp/mmcv_ext.so "$build/mmcv/_ext$suffix" && carried=1
     [ -n "$carried" ] || rm -rf /tmp/mmcv-build
   fi
