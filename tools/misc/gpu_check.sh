@@ -27,10 +27,10 @@
 # .01, ... (a file coming back from the device machine may not exceed 16
 # MiB; unstripped, the whole was 17.9 MB for an H200 build, and with .whl,
 # .gpu, .cards and the checkout every carried MiB counts towards the 64 MiB
-# a call carries): put the parts in .mmcv_ext/ and carry it
-# next time, and the compile (about 4 minutes) is skipped, unless the
-# carried extension fails to import or to run NMS on the GPU (another torch
-# or GPU), in which case it is compiled again.
+# a call carries): put the parts in .mmcv_ext/ and carry it next time, and
+# the compile (about 4 minutes) is skipped, unless the carried extension
+# fails to import or to run NMS on the GPU (another torch or GPU), in which
+# case it is compiled again.
 #
 #   bash tools/misc/gpu_check.sh
 #
@@ -41,8 +41,8 @@
 # TRAIN_OPTIONS (more --cfg-options of the trainings), BENCH_OPTIONS (more
 # options of the benchmarks), PARTS (default "bench train"; any of bench,
 # train, evidence), SEEDS and JOBS (of the evidence part; default 0 and 6),
-# SKIP_INSTALL=1 where the stack is installed already (e.g. to try the script on CPU: DEVICE=cpu STEPS=2 EPOCHS=1
-# SKIP_INSTALL=1).
+# SKIP_INSTALL=1 where the stack is installed already (e.g. to try the
+# script on CPU: DEVICE=cpu STEPS=2 EPOCHS=1 SKIP_INSTALL=1).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 out=work_dirs/gpu_check
