@@ -55,7 +55,8 @@ deadline=${DEADLINE:-520}
 parts=" ${PARTS:-bench train} "
 for part in $parts; do
   case $part in bench|train|evidence) ;;
-    *) echo "gpu_check: PARTS has '$part'; expected bench, train or evidence" >&2
+    *) echo "gpu_check: PARTS has '$part';" \
+         'expected bench, train or evidence' >&2
        exit 2 ;;
   esac
 done
