@@ -30,6 +30,7 @@ setup(
         'mmdet==3.3.0',
         'pycocotools',
         'numpy',
+        'scipy',  # also an mmdet dependency; t quantiles in reports
     ],
     extras_require={'tests': ['pytest'], 'plots': ['matplotlib']},
     zip_safe=False,

@@ -71,10 +71,14 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
         for m in METRICS:
             diff = entry['difference'][m]
             se = diff['standard_error']
+            ci = diff.get('ci95')
             cells += [' / '.join(_pct(d, signed=True)
                                  for d in diff['per_seed'].values()) or 'n/a',
                       f'**{_pct(diff["mean"], signed=True)}**' + (
-                          f' (s.e. {_pct(se)})' if se is not None else '')]
+                          f' (s.e. {_pct(se)}; 95% CI '
+                          f'{_pct(ci[0], signed=True)} to '
+                          f'{_pct(ci[1], signed=True)})'
+                          if se is not None else '')]
         diff = entry['difference']['train_loss']
         se = diff['standard_error']
         cells.append(f'{_num(diff["mean"], signed=True)}' + (
@@ -85,12 +89,15 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
         for role in ROLES:
             for seed, run in entry[role]['runs'].items():
                 if run['status'] == 'missing':
-                    notes.append(f'- {entry[role]["name"]} seed {seed}: '
-                                 'not trained')
+                    note = f'- {entry[role]["name"]} seed {seed}: not trained'
                 elif run['status'] != 'finished':
-                    notes.append(f'- {entry[role]["name"]} seed {seed}: '
-                                 f'{run["status"]} (last validated epoch '
-                                 f'{run["last_epoch"]} of {run["epochs"]})')
+                    note = (f'- {entry[role]["name"]} seed {seed}: '
+                            f'{run["status"]} (last validated epoch '
+                            f'{run["last_epoch"]} of {run["epochs"]})')
+                else:
+                    continue
+                if note not in notes:  # once, if in several pairs
+                    notes.append(note)
         if len(entry['epochs']) > 1:
             notes.append(f'- pair {entry["netaug"]["name"]}: runs ended at '
                          f'different epochs {entry["epochs"]}')
@@ -144,7 +151,8 @@ def report_header(summary: dict, command: str, device: str,
         'over the seeds; NetAug − plain: paired by seed (same seed = identical '
         'tiny weights at the start and the same data order), each seed\'s '
         'difference and their mean over the seeds both arms finished (s.e.: '
-        'stdev of the differences / sqrt(n))',
+        'stdev of the differences / sqrt(n); 95% CI: mean ± t(0.975, n − 1) '
+        'x s.e., Student\'s t, wide with few seeds)',
         '- train loss: the tiny model\'s summed training loss terms '
         '(`loss_*`, not NetAug\'s `aug_loss_*`), mean over the last epoch\'s '
         'logged iterations (train mode, augmented batches): lower = fits '

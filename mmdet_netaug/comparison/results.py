@@ -8,6 +8,7 @@ import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.fileio import list_from_file
+from scipy import stats
 
 from ..utils.records import read_json as _read_json
 from .constants import DEFAULT_KEYS, DONE_FILE, METRICS, ROLES, RUN_FILE
@@ -99,7 +100,9 @@ def paired_difference(netaug_runs: dict, plain_runs: dict,
     """NetAug - plain, paired by seed: the per-seed differences over the
     seeds both arms finished (same seed: identical tiny weights at the start
     and the same data order), their mean and its standard error
-    ``stdev(d) / sqrt(n)`` (None with fewer than 2 pairs)."""
+    ``stdev(d) / sqrt(n)`` and the 95% confidence interval of the mean
+    from Student's t with n - 1 degrees of freedom (both None with fewer
+    than 2 pairs)."""
     per_seed = {}
     for seed, run in netaug_runs.items():
         other = plain_runs.get(seed)
@@ -108,10 +111,18 @@ def paired_difference(netaug_runs: dict, plain_runs: dict,
             continue
         per_seed[str(seed)] = run[metric] - other[metric]
     values = list(per_seed.values())
-    return dict(per_seed=per_seed, n=len(values),
-                mean=statistics.fmean(values) if values else None,
-                standard_error=(statistics.stdev(values) / math.sqrt(
-                    len(values)) if len(values) > 1 else None))
+    mean = statistics.fmean(values) if values else None
+    se = (statistics.stdev(values) / math.sqrt(len(values))
+          if len(values) > 1 else None)
+    ci95 = None
+    if se is not None:
+        # Student's t with n - 1 degrees of freedom: with 2 seeds the
+        # half-width is 12.7 standard errors, so a small s.e. from few
+        # seeds is not read as a tight result
+        half = float(stats.t.ppf(0.975, len(values) - 1)) * se
+        ci95 = [mean - half, mean + half]
+    return dict(per_seed=per_seed, n=len(values), mean=mean,
+                standard_error=se, ci95=ci95)
 
 
 def last_fifth_change(curve: dict, epochs: Optional[int]) -> dict:

@@ -239,6 +239,10 @@ def test_summary_report_plot(tool, tmp_path):
             statistics.stdev(per_seed) / math.sqrt(3))
         assert diff['standard_error'] != pytest.approx(
             math.sqrt(a['std']**2 / 3 + b['std']**2 / 3))
+        # 95% interval from Student's t with 2 degrees of freedom (4.303)
+        half = 4.302653 * diff['standard_error']
+        assert diff['ci95'] == pytest.approx(
+            [diff['mean'] - half, diff['mean'] + half], rel=1e-5)
 
     report = tool.format_report(summary, tool.report_header(
         summary, 'python tools/analysis_tools/compare_accuracy.py ...',
@@ -250,12 +254,13 @@ def test_summary_report_plot(tool, tmp_path):
         '| 31.0 ± 1.0 |' in report
     assert '| 1 | plain | `plain_m` | 3 | 0, 1, 2 | 25.0 / 29.0 / 27.0 ' \
         '| 27.0 ± 2.0 |' in report
-    assert '**+4.0**' in report  # mAP: 31.0 - 27.0
+    # mAP: 31.0 - 27.0; differences 5, 3, 4: s.e. 1 / sqrt(3), t(2) 4.303
+    assert '**+4.0** (s.e. 0.6; 95% CI +1.5 to +6.5)' in report
     # train loss (here 1 - final mAP): NetAug 0.690, plain 0.730
     assert entry['netaug']['train_loss']['mean'] == pytest.approx(0.69)
     assert '| 0.690 ± 0.010 |' in report
     assert '| -0.040 (s.e. 0.006) |' in report
-    assert 'netaug_m seed 3: incomplete' in report
+    assert report.count('netaug_m seed 3: incomplete') == 1
     # epochs 1-3: the last fifth (epoch >= 2.4) holds one value: no range
     assert entry['netaug']['runs']['0']['last_fifth_change'] == {}
     assert tool.last_fifth_change(
@@ -311,3 +316,19 @@ def test_evidence_script_pairs_netaug_with_its_plain_twin():
                     plain.read_text(), (netaug.name, plain.name)
                 checked += 1
     assert checked >= 6
+
+
+def test_paired_difference_interval(tool):
+    """One pair has no spread, so no standard error and no interval; with
+    two the interval is 12.7 standard errors wide on each side."""
+    one = tool.paired_difference({'0': {'mAP': 0.4}}, {'0': {'mAP': 0.3}},
+                                 'mAP')
+    assert one['n'] == 1 and one['mean'] == pytest.approx(0.1)
+    assert one['standard_error'] is None and one['ci95'] is None
+    two = tool.paired_difference(
+        {'0': {'mAP': 0.4}, '1': {'mAP': 0.5}, '2': {'mAP': None}},
+        {'0': {'mAP': 0.3}, '1': {'mAP': 0.3}, '2': {'mAP': 0.3}}, 'mAP')
+    assert two['n'] == 2 and list(two['per_seed']) == ['0', '1']
+    assert two['standard_error'] == pytest.approx(0.05)
+    assert two['ci95'] == pytest.approx([0.15 - 12.7062 * 0.05,
+                                         0.15 + 12.7062 * 0.05], rel=1e-4)
