@@ -28,6 +28,7 @@ from ..models.checkpoint_fit import (CheckpointMismatchError,
                                      checkpoint_state_dict, read_checkpoint)
 from .atomic_checkpoint import remove_leftover_temp_files
 from .hooks.memory_format import MemoryFormatHook, check_memory_format
+from .hooks.teacher_classes import TeacherClassesHook
 
 __all__ = ['CheckedRunner', 'CheckpointMismatchError',
            'KeepPreviousCheckpointHook', 'check_checkpoint_fits']
@@ -108,7 +109,9 @@ class CheckedRunner(Runner):
     the beginning. mmengine's ``CheckpointHook`` is registered as
     :class:`KeepPreviousCheckpointHook`. The optional config field
     ``memory_format`` ('channels_last' or 'contiguous') registers a
-    :class:`MemoryFormatHook`."""
+    :class:`MemoryFormatHook`, and a model with a distillation teacher a
+    :class:`TeacherClassesHook` (the teacher's classes must be the training
+    dataset's, in its order)."""
 
     _resuming = False
 
@@ -121,6 +124,12 @@ class CheckedRunner(Runner):
                 isinstance(h, MemoryFormatHook) for h in self.hooks):
             self.register_hook(
                 dict(type=MemoryFormatHook, memory_format=memory_format))
+        # a distillation teacher must know the training dataset's classes
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        if getattr(model, 'distiller', None) is not None and not any(
+                isinstance(h, TeacherClassesHook) for h in self.hooks):
+            self.register_hook(dict(type=TeacherClassesHook))
 
     def register_hook(self, hook, priority=None) -> None:
         if isinstance(hook, dict) and hook.get('type') in (

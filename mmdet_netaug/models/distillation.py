@@ -379,8 +379,8 @@ def build_teacher(teacher_config, checkpoint: str) -> nn.Module:
                          'be a single-stage detector with a bbox_head, got '
                          f'{type(teacher).__name__}')
     try:
-        state = checkpoint_state_dict(read_checkpoint(checkpoint),
-                                      checkpoint)
+        loaded = read_checkpoint(checkpoint)
+        state = checkpoint_state_dict(loaded, checkpoint)
         check_checkpoint_fits(teacher, state, checkpoint)
     except CheckpointMismatchError as error:
         raise CheckpointMismatchError(
@@ -389,9 +389,52 @@ def build_teacher(teacher_config, checkpoint: str) -> nn.Module:
             ' (the teacher checkpoint must be one trained with '
             'distill.teacher_config)') from error
     teacher.load_state_dict(state, strict=False)  # checked: only the counter
+    # what mmdet's init_detector keeps: the classes the teacher learnt, in
+    # its order (checked against the training dataset: TeacherClassesHook)
+    teacher.dataset_meta = dict(classes=checkpoint_classes(loaded))
     teacher.eval()
     teacher.requires_grad_(False)
     return teacher
+
+
+def checkpoint_classes(checkpoint) -> Optional[Tuple[str, ...]]:
+    """The class names a checkpoint records: mmengine's
+    ``meta.dataset_meta.classes`` (mmdet 2.x: ``meta.CLASSES``), or None."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    classes = (meta.get('dataset_meta') or {}).get('classes',
+                                                   meta.get('CLASSES'))
+    return None if classes is None else tuple(map(str, classes))
+
+
+def check_teacher_classes(distiller: 'Distiller',
+                          classes: Optional[Sequence[str]],
+                          source: str = 'the training dataset'
+                          ) -> Optional[str]:
+    """Refuse a teacher trained on other classes, or on the same classes in
+    another order: the class outputs line up by index, so ``kd_loss_cls``
+    would pull each class towards another class's scores. Returns a warning
+    when either side records no class names (nothing to compare)."""
+    path = distiller.options['teacher_checkpoint']
+    taught = distiller.teacher.dataset_meta.get('classes')
+    if taught is None or classes is None:
+        missing = (f'the teacher checkpoint {path} (meta.dataset_meta.classes)'
+                   if taught is None else source)
+        return (f'distillation: {missing} records no class names, so the '
+                'teacher\'s classes cannot be checked against the student\'s '
+                '(they must be the same, in the same order)')
+    classes = tuple(map(str, classes))
+    if taught != classes:
+        how = ('the same classes in another order'
+               if sorted(taught) == sorted(classes) else 'other classes')
+        raise TeacherMismatchError(
+            f'classes: the teacher checkpoint {path} was trained on '
+            f'{list(taught)}, {source} has {list(classes)} ({how}: the '
+            'class outputs are distilled index by index). Train the teacher '
+            'on the student\'s dataset and class list (field "distill.'
+            'teacher_checkpoint")')
+    return None
 
 
 class TeacherMixin:

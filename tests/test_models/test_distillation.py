@@ -13,9 +13,13 @@ from mmdet.registry import MODELS
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from conftest import REPO, cards_runner_config, fake_batch, load_config
+from conftest import (CARDS_CLASSES, REPO, cards_runner_config, fake_batch,
+                      load_config)
+from mmdet_netaug.engine import CheckedRunner
+from mmdet_netaug.engine.hooks import TeacherClassesHook
 from mmdet_netaug.models.distillation import (TeacherMismatchError,
                                               check_heads_line_up,
+                                              check_teacher_classes,
                                               head_kd_losses)
 
 TEACHER = str(REPO / 'configs' / 'ssdlite_mbv2_w100_cards.py')
@@ -186,6 +190,53 @@ def test_teacher_is_frozen_runs_once_per_step_and_is_never_saved(
                        weights_only=False)['state_dict']
     plain = MODELS.build(load_config('ssdlite_mbv2_w035_cards.py').model)
     plain.load_state_dict(state, strict=True)
+
+
+@pytest.mark.parametrize('config,cases', [
+    ('kd_ssdlite_mbv2_cards.py', ('right', 'reordered', 'other', 'none')),
+    ('netaug_kd_ssdlite_mbv2_cards.py', ('reordered', ))])
+def test_a_teacher_of_other_classes_is_refused_before_training(
+        config, cases, cards_coco, tmp_path, teacher_checkpoint):
+    """Heads of the same shape can still disagree on what class i is: the
+    checkpoint's recorded class names must be the training dataset's, in
+    its order (tools/train.py's runner checks before the first step)."""
+    state = torch.load(teacher_checkpoint, weights_only=False)
+    right = list(CARDS_CLASSES)
+    taught = {'right': right, 'reordered': right[::-1],
+              'other': right[:-1] + ['joker'], 'none': None}
+    for name in cases:
+        path = tmp_path / f'{name}.pth'
+        meta = {} if taught[name] is None else dict(
+            meta=dict(dataset_meta=dict(classes=tuple(taught[name]))))
+        torch.save(dict(state, **meta), path)
+        cfg = _kd_runner_config(config, cards_coco, tmp_path / name,
+                                str(path))
+        runner = CheckedRunner.from_cfg(cfg)
+        hooks = [h for h in runner.hooks
+                 if isinstance(h, TeacherClassesHook)]
+        assert len(hooks) == 1
+        distiller = runner.model.distiller
+        if name in ('reordered', 'other'):
+            expected = ('the same classes in another order'
+                        if name == 'reordered' else 'other classes')
+            with pytest.raises(TeacherMismatchError, match=expected) as error:
+                runner.train()
+            assert str(path) in str(error.value)
+            assert str(taught[name]) in str(error.value)
+            assert runner.iter == 0 and distiller.teacher_calls == 0
+            assert not list((tmp_path / name).glob('*.pth'))
+        else:
+            hooks[0].before_train(runner)  # passes (or only warns)
+            warning = check_teacher_classes(distiller, CARDS_CLASSES)
+            assert (warning is None) == (name == 'right')
+            if warning:
+                assert str(path) in warning and 'no class names' in warning
+    if config.startswith('kd'):  # a model without a teacher: no check
+        plain = cards_runner_config('ssdlite_mbv2_w035_cards.py', cards_coco,
+                                    tmp_path / 'plain', train_images=4,
+                                    test_images=2, batch_size=2)
+        assert not any(isinstance(h, TeacherClassesHook)
+                       for h in CheckedRunner.from_cfg(plain).hooks)
 
 
 def test_kd_arm_starts_from_the_plain_arm_weights(teacher_checkpoint,

@@ -2,8 +2,9 @@
 from .bn_reestimation import BatchNormReestimation, ReestimateBNHook
 from .memory_format import MemoryFormatHook
 from .netaug_hook import NetAugHook, sample_widths
+from .teacher_classes import TeacherClassesHook
 
 __all__ = [
     'BatchNormReestimation', 'MemoryFormatHook', 'NetAugHook',
-    'ReestimateBNHook', 'sample_widths'
+    'ReestimateBNHook', 'TeacherClassesHook', 'sample_widths'
 ]
