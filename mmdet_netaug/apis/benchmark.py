@@ -50,9 +50,10 @@ def load_configs(netaug_config: str, plain_config: str,
 def build_model(cfg: Config, role: str, checkpoint: Optional[str] = None
                 ) -> torch.nn.Module:
     """The NetAug model (checkpoint, or random initialisation) or the plain
-    baseline (random initialisation)."""
+    baseline (random initialisation). A config's distillation teacher is
+    built with either: its forward pass is part of the training step."""
     if role == 'netaug':
-        model = build_netaug_model(cfg, checkpoint)
+        model = build_netaug_model(cfg, checkpoint, with_teacher=True)
         if checkpoint is None:
             model.init_weights()
     else:

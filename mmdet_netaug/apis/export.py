@@ -95,14 +95,17 @@ def _rename_types(cfg, names: Dict[str, str], drop: Sequence[str] = ()
             _rename_types(value, names, drop)
 
 
-def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None
-                       ) -> NetAugDetector:
+def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None,
+                       with_teacher: bool = False) -> NetAugDetector:
     """Build the config's NetAugDetector, optionally loading a checkpoint
-    strictly. Raises a clear error for a config without NetAug."""
+    strictly. Raises a clear error for a config without NetAug.
+
+    The teacher of a NetAug + KD config is not needed to export (nor part
+    of the checkpoint): it is built only ``with_teacher`` (to train or time
+    training steps)."""
     model_cfg = copy.deepcopy(cfg.model)
-    # The teacher of a NetAug + KD config is not needed to export (nor
-    # part of the checkpoint): build the model without it.
-    model_cfg.pop('distill', None)
+    if not with_teacher:
+        model_cfg.pop('distill', None)
     model = MODELS.build(model_cfg)
     if not isinstance(model, NetAugDetector):
         raise TypeError(f'model.type is {cfg.model.get("type")!r}: export '

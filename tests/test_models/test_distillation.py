@@ -420,3 +420,20 @@ def test_kd_config_adds_only_the_teacher_and_it_lines_up(name):
     check_heads_line_up(MODELS.build(student_cfg), teacher)
     assert sum(p.numel() for p in teacher.parameters()) > 2 * sum(
         p.numel() for p in MODELS.build(student_cfg).parameters())
+
+
+def test_benchmark_builds_the_teacher_and_export_drops_it(teacher_checkpoint):
+    """benchmark_netaug.py times training steps: a KD config's teacher runs
+    in them (for either arm), while the export holds the tiny model alone."""
+    from mmdet_netaug.apis.benchmark import build_model
+    teacher = {'model.distill.teacher_config': TEACHER,
+               'model.distill.teacher_checkpoint': teacher_checkpoint}
+    netaug = build_model(load_config(
+        'netaug_kd_ssdlite_mbv2_cards.py', **teacher,
+        **{'model.trace_input_size': (SIZE, SIZE)}), 'netaug')
+    plain = build_model(load_config('kd_ssdlite_mbv2_cards.py', **teacher),
+                        'plain')
+    assert netaug.distiller is not None and plain.distiller is not None
+    exported = netaug.export_plain()
+    assert getattr(exported, 'distiller', None) is None
+    plain.load_state_dict(exported.state_dict(), strict=True)
