@@ -17,8 +17,9 @@ teacher's confidence that an anchor holds an object):
   included) or of every class's binary distribution (sigmoid heads);
   ``kd_loss_bbox``, smooth L1 between the box deltas where ``p`` reaches
   ``conf_threshold``, weighted by ``p``. Both are divided by the sum of
-  ``p`` over the batch, the teacher's count of objects, as the head divides
-  its own losses by its number of positive anchors.
+  ``p`` over every anchor of the batch (the teacher's expected number of
+  object anchors, to which the many background anchors' small ``p`` add),
+  as the head divides its own losses by its number of positive anchors.
 * YOLOv3: ``kd_loss_obj``, binary KL of the objectness everywhere;
   ``kd_loss_cls``, binary KL of the classes weighted by ``p``;
   ``kd_loss_bbox`` where ``p`` reaches ``conf_threshold`` (weighted by
