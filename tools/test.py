@@ -2,8 +2,8 @@
 
 Same options and semantics as MMDetection 3.3.0's tool (without ``--tta``),
 plus: ``mmdet_netaug`` is imported first (registers its modules, applies its
-compatibility fixes) and the test dataset paths are checked before the runner
-is built.
+compatibility fixes), the test dataset paths are checked before the runner
+is built, and a distillation config is tested without building its teacher.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out RESULT.pkl]
         [--show] [--show-dir DIR] [--wait-time S] [--cfg-options k=v ...]
@@ -14,6 +14,7 @@ import argparse
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
 from mmdet_netaug.engine import (CheckedRunner, CheckpointMismatchError,
                                  has_accelerator, setup_cpu_distributed)
+from mmdet_netaug.models.distillation import model_config_without_teacher
 from mmdet_netaug.utils import (check_dataset_paths, config_from_args,
                                 parse_launch_args)
 
@@ -49,6 +50,9 @@ def main():
     cfg = config_from_args(args)
 
     cfg.load_from = args.checkpoint
+    # a distillation teacher is for training only: testing a KD config
+    # neither builds nor needs it (nor its checkpoint)
+    cfg.model = model_config_without_teacher(cfg.model)
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)

@@ -398,6 +398,22 @@ def build_teacher(teacher_config, checkpoint: str) -> nn.Module:
     return teacher
 
 
+def model_config_without_teacher(model_cfg: dict) -> dict:
+    """A model config that tests (or exports) a distilled detector without
+    building its teacher: the ``distill`` entry removed, and
+    :class:`DistilledSingleStageDetector` replaced by mmdet's
+    ``SingleStageDetector`` (its state dict is the plain detector's, so its
+    checkpoints load strictly). Other configs are returned unchanged."""
+    if not isinstance(model_cfg, dict) or 'distill' not in model_cfg:
+        return model_cfg
+    model_cfg = copy.deepcopy(model_cfg)
+    model_cfg.pop('distill')
+    if model_cfg.get('type') in ('DistilledSingleStageDetector',
+                                 DistilledSingleStageDetector):
+        model_cfg['type'] = 'SingleStageDetector'
+    return model_cfg
+
+
 def checkpoint_classes(checkpoint) -> Optional[Tuple[str, ...]]:
     """The class names a checkpoint records: mmengine's
     ``meta.dataset_meta.classes`` (mmdet 2.x: ``meta.CLASSES``), or None."""

@@ -437,3 +437,29 @@ def test_benchmark_builds_the_teacher_and_export_drops_it(teacher_checkpoint):
     exported = netaug.export_plain()
     assert getattr(exported, 'distiller', None) is None
     plain.load_state_dict(exported.state_dict(), strict=True)
+
+
+def test_tools_test_evaluates_a_kd_config_without_its_teacher(
+        cards_coco, tmp_path, monkeypatch):
+    """The teacher is for training: tools/test.py on a KD config needs
+    neither it nor its checkpoint (here: none exists)."""
+    from conftest import load_tool
+    from mmdet_netaug.models.distillation import model_config_without_teacher
+    cfg = _kd_runner_config('kd_ssdlite_mbv2_cards.py', cards_coco,
+                            tmp_path / 'work', str(tmp_path / 'absent.pth'))
+    config = tmp_path / 'kd.py'
+    cfg.dump(str(config))
+    student = _built('ssdlite_mbv2_w035_cards.py')
+    torch.save({'state_dict': student.state_dict()}, tmp_path / 'student.pth')
+    monkeypatch.setattr(sys, 'argv', [
+        'test.py', str(config), str(tmp_path / 'student.pth'),
+        '--work-dir', str(tmp_path / 'work')])
+    torch.set_num_threads(1)
+    load_tool('tools/test.py').main()
+    metrics = list((tmp_path / 'work').glob('*/*.json'))
+    assert metrics and 'coco/bbox_mAP' in metrics[0].read_text()
+    # NetAug + KD: the NetAug detector stays, without its teacher
+    netaug = load_config('netaug_kd_ssdlite_mbv2_cards.py').model
+    bare = model_config_without_teacher(netaug)
+    assert bare['type'] == netaug['type'] and 'distill' not in bare
+    assert 'distill' in netaug  # the config itself is left as it was
