@@ -13,6 +13,7 @@ from mmdet.registry import MODELS
 from ..models import NetAugDetector
 from ..models.checkpoint_fit import (check_checkpoint_fits,
                                      checkpoint_state_dict, read_checkpoint)
+from ..models.distillation import model_config_without_teacher
 from ..utils.config import load_config
 
 
@@ -105,7 +106,7 @@ def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None,
     training steps)."""
     model_cfg = copy.deepcopy(cfg.model)
     if not with_teacher:
-        model_cfg.pop('distill', None)
+        model_cfg = model_config_without_teacher(model_cfg)
     model = MODELS.build(model_cfg)
     if not isinstance(model, NetAugDetector):
         raise TypeError(f'model.type is {cfg.model.get("type")!r}: export '

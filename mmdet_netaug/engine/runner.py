@@ -16,7 +16,6 @@ from typing import Callable, Union
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint_to_model,
                                         find_latest_checkpoint)
@@ -27,6 +26,7 @@ from ..models.checkpoint_fit import (CheckpointMismatchError,
                                      check_checkpoint_fits,
                                      checkpoint_state_dict, read_checkpoint)
 from .atomic_checkpoint import remove_leftover_temp_files
+from .hooks.bn_reestimation import unwrapped
 from .hooks.memory_format import MemoryFormatHook, check_memory_format
 from .hooks.teacher_classes import TeacherClassesHook
 
@@ -125,9 +125,7 @@ class CheckedRunner(Runner):
             self.register_hook(
                 dict(type=MemoryFormatHook, memory_format=memory_format))
         # a distillation teacher must know the training dataset's classes
-        model = self.model.module if is_model_wrapper(self.model) \
-            else self.model
-        if getattr(model, 'distiller', None) is not None and not any(
+        if getattr(unwrapped(self), 'distiller', None) is not None and not any(
                 isinstance(h, TeacherClassesHook) for h in self.hooks):
             self.register_hook(dict(type=TeacherClassesHook))
 
@@ -163,8 +161,7 @@ class CheckedRunner(Runner):
         (the same steps: read, ``after_load_checkpoint`` hooks, load)."""
         checkpoint = read_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = self.model.module if is_model_wrapper(self.model) \
-            else self.model
+        model = unwrapped(self)
         revised = checkpoint_state_dict(checkpoint, filename, revise_keys)
         mode = self.cfg.get('checkpoint_check', 'strict')
         if mode not in ('strict', 'partial'):

@@ -437,6 +437,10 @@ def test_benchmark_builds_the_teacher_and_export_drops_it(teacher_checkpoint):
     exported = netaug.export_plain()
     assert getattr(exported, 'distiller', None) is None
     plain.load_state_dict(exported.state_dict(), strict=True)
+    # a KD-only config is no NetAug config: export says so
+    from mmdet_netaug.apis.export import build_netaug_model
+    with pytest.raises(TypeError, match='export needs a NetAug config'):
+        build_netaug_model(load_config('kd_ssdlite_mbv2_cards.py'))
 
 
 def test_tools_test_evaluates_a_kd_config_without_its_teacher(

@@ -1,9 +1,9 @@
 """Training in torch's channels_last memory layout."""
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmdet.registry import HOOKS
+from .bn_reestimation import unwrapped
 
 MEMORY_FORMATS = {'contiguous': torch.contiguous_format,
                   'channels_last': torch.channels_last}
@@ -43,8 +43,7 @@ class MemoryFormatHook(Hook):
         self.memory_format = memory_format
 
     def before_run(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        model.to(memory_format=MEMORY_FORMATS[self.memory_format])
+        unwrapped(runner).to(
+            memory_format=MEMORY_FORMATS[self.memory_format])
         runner.logger.info(f'model in {self.memory_format} memory layout '
                            '(MemoryFormatHook)')

@@ -13,7 +13,7 @@ from mmdet.registry import HOOKS
 from ...models.netaug_detector import NetAugDetector
 from ...models.supernet import permute_copy, permute_optimizer_state
 from ..model_wrapper import NetAugDistributedDataParallel
-from .bn_reestimation import ReestimateBNHook
+from .bn_reestimation import ReestimateBNHook, unwrapped
 
 
 def sample_widths(model, seed: int, iteration: int, augment_width: bool):
@@ -138,8 +138,7 @@ class NetAugHook(ReestimateBNHook):
     @staticmethod
     def netaug_model(runner: Runner) -> NetAugDetector:
         """The NetAugDetector the runner trains (unwrapped)."""
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrapped(runner)
         if not isinstance(model, NetAugDetector):
             raise TypeError(
                 'NetAugHook needs a NetAugDetector model (model=dict('

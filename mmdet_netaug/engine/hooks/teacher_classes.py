@@ -1,9 +1,9 @@
 """Checking a distillation teacher's classes against the training data."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmdet.registry import HOOKS
 from ...models.distillation import check_teacher_classes
+from .bn_reestimation import unwrapped
 
 
 @HOOKS.register_module()
@@ -20,9 +20,7 @@ class TeacherClassesHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) \
-            else runner.model
-        distiller = getattr(model, 'distiller', None)
+        distiller = getattr(unwrapped(runner), 'distiller', None)
         if distiller is None:
             return
         dataset = runner.train_dataloader.dataset
