@@ -135,17 +135,50 @@ def softmax_kl(student_logits: Tensor, teacher_logits: Tensor,
                     reduction='none').sum(-1) * t * t
 
 
+def _anchor_confidence(head, t_cls: Tensor) -> Tensor:
+    """The teacher's confidence ``p`` that each anchor holds an object, from
+    its flattened class logits: the largest class probability (sigmoid
+    heads) or one minus the background's (softmax heads, the background
+    last)."""
+    if head.use_sigmoid_cls:
+        return torch.sigmoid(t_cls).max(-1).values
+    return 1 - F.softmax(t_cls, dim=-1)[..., -1]
+
+
+def anchor_kd_divisor(head: nn.Module, teacher: Sequence,
+                      conf_threshold: float = 0.5,
+                      background: float = 0.1) -> Dict[str, float]:
+    """Where the anchor-head KD divisor comes from, for one batch of the
+    teacher head's outputs ``teacher`` (what ``head(x)`` returns): the
+    divisor (the sum of ``p`` over every anchor, before its floor of 1),
+    the part of it from the anchors with ``p >= conf_threshold`` (the ones
+    whose boxes are distilled) and their number, and the part from the
+    anchors with ``p < background``. A diagnostic of the KD loss scale
+    (``tools/misc/kd_divisor.py``)."""
+    if isinstance(head, YOLOV3Head):
+        raise ValueError('anchor_kd_divisor: YOLOv3\'s KD losses are summed '
+                         'over the batch, not divided')
+    t_cls = _flat(teacher[0], head.cls_out_channels)
+    conf = _anchor_confidence(head, t_cls).detach()
+    confident = conf >= conf_threshold
+    low = conf < background
+    return dict(anchors=conf.numel(), divisor=float(conf.sum()),
+                confident=float(conf[confident].sum()),
+                confident_anchors=int(confident.sum()),
+                background=float(conf[low].sum()),
+                background_anchors=int(low.sum()))
+
+
 def _anchor_head_kd(head, levels, cls_weight, bbox_weight, temperature,
                     threshold) -> Dict[str, Tensor]:
     (s_cls, t_cls), (s_box, t_box) = levels
     channels = head.cls_out_channels
     s_cls, t_cls = _flat(s_cls, channels), _flat(t_cls, channels).detach()
     s_box, t_box = _flat(s_box, 4), _flat(t_box, 4).detach()
+    conf = _anchor_confidence(head, t_cls)
     if head.use_sigmoid_cls:
-        conf = torch.sigmoid(t_cls).max(-1).values
         cls = binary_kl(s_cls, t_cls, temperature).sum(-1)
     else:  # softmax with the background as the last class
-        conf = 1 - F.softmax(t_cls, dim=-1)[..., -1]
         cls = softmax_kl(s_cls, t_cls, temperature)
     objects = conf.sum().clamp(min=1.0)
     box_weight = (conf * (conf >= threshold)).unsqueeze(-1).expand_as(s_box)

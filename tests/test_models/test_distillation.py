@@ -18,6 +18,7 @@ from conftest import (CARDS_CLASSES, REPO, cards_runner_config, fake_batch,
 from mmdet_netaug.engine import CheckedRunner
 from mmdet_netaug.engine.hooks import TeacherClassesHook
 from mmdet_netaug.models.distillation import (TeacherMismatchError,
+                                              anchor_kd_divisor,
                                               check_heads_line_up,
                                               check_teacher_classes,
                                               head_kd_losses)
@@ -76,6 +77,43 @@ def test_losses_are_zero_when_the_student_equals_the_teacher(config):
                             cls_weight=0.5)
     assert float(halved['kd_loss_cls']) == pytest.approx(
         0.5 * float(losses['kd_loss_cls']), rel=1e-5)
+
+
+def test_anchor_kd_divisor_splits_what_the_losses_are_divided_by():
+    from mmdet_netaug.models.distillation import _flat, softmax_kl
+    model = _built('ssdlite_mbv2_w035_cards.py')
+    head = model.bbox_head
+    outputs = head(model.extract_feat(fake_batch(size=SIZE)[0]))
+    classes = head.cls_out_channels  # 6 cards classes and the background
+    # equal logits: every anchor's object probability is 1 - 1/7
+    flat = ([torch.zeros_like(o) for o in outputs[0]], outputs[1])
+    even = anchor_kd_divisor(head, flat)
+    anchors = sum(o.numel() for o in outputs[0]) // classes
+    assert even['anchors'] == anchors
+    assert even['divisor'] == pytest.approx(anchors * 6 / 7, rel=1e-5)
+    assert even['confident_anchors'] == anchors
+    assert even['background_anchors'] == 0 and even['background'] == 0
+    # a sure background everywhere except one anchor sure of a class
+    logits = [torch.zeros_like(o) for o in outputs[0]]
+    for level in logits:
+        level[:, classes - 1::classes] = 20.0
+    logits[0][0, 0, 0, 0] = 40.0  # image 0, first anchor: class 0
+    sure = anchor_kd_divisor(head, (logits, outputs[1]))
+    assert sure['confident_anchors'] == 1
+    assert sure['confident'] == pytest.approx(1.0, abs=1e-6)
+    assert sure['background_anchors'] == anchors - 1
+    assert sure['divisor'] == pytest.approx(
+        sure['confident'] + sure['background'], rel=1e-6)
+    # it is what kd_loss_cls is divided by
+    teacher = ([torch.randn_like(o) for o in outputs[0]], outputs[1])
+    divisor = anchor_kd_divisor(head, teacher)['divisor']
+    kl = softmax_kl(_flat(outputs[0], classes), _flat(teacher[0], classes))
+    loss = head_kd_losses(head, outputs, teacher)['kd_loss_cls']
+    assert float(loss) == pytest.approx(float(kl.sum()) / divisor, rel=1e-4)
+    yolo = _built('yolov3_mbv2_w035_cards.py')
+    with pytest.raises(ValueError, match='YOLOv3'):
+        anchor_kd_divisor(yolo.bbox_head, yolo.bbox_head(
+            yolo.extract_feat(fake_batch(size=SIZE)[0])))
 
 
 def test_outputs_of_other_shapes_are_refused():
@@ -467,3 +505,34 @@ def test_tools_test_evaluates_a_kd_config_without_its_teacher(
     bare = model_config_without_teacher(netaug)
     assert bare['type'] == netaug['type'] and 'distill' not in bare
     assert 'distill' in netaug  # the config itself is left as it was
+
+
+def test_kd_divisor_tool_reports_the_split_on_training_batches(
+        cards_coco, tmp_path, teacher_checkpoint, monkeypatch, capsys):
+    """tools/misc/kd_divisor.py builds the teacher alone and prints, per
+    training batch, the divisor and its parts (which add up to at most the
+    divisor); a config without a teacher is refused by name."""
+    from conftest import load_tool
+    cfg = _kd_runner_config('kd_ssdlite_mbv2_cards.py', cards_coco,
+                            tmp_path / 'work', teacher_checkpoint)
+    config = tmp_path / 'kd.py'
+    cfg.dump(str(config))
+    monkeypatch.setattr(sys, 'argv', [
+        'kd_divisor.py', str(config), '--batches', '2', '--batch-size', '2'])
+    load_tool('tools/misc/kd_divisor.py').main()
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith('batch ')]
+    assert len(lines) == 2
+    import re
+    for line in lines:
+        assert ' 2 images, ' in line
+        divisor, confident, background = map(float, re.search(
+            r'divisor ([\d.]+) = ([\d.]+) from .* \+ ([\d.]+) from', line
+        ).groups())
+        assert 0 < divisor and confident + background <= divisor + 0.1
+    plain = tmp_path / 'plain.py'
+    load_config('ssdlite_mbv2_w035_cards.py').dump(str(plain))
+    monkeypatch.setattr(sys, 'argv', ['kd_divisor.py', str(plain)])
+    with pytest.raises(SystemExit):
+        load_tool('tools/misc/kd_divisor.py').main()
+    assert 'has no model.distill entry' in capsys.readouterr().err
