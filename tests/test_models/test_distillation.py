@@ -536,3 +536,9 @@ def test_kd_divisor_tool_reports_the_split_on_training_batches(
     with pytest.raises(SystemExit):
         load_tool('tools/misc/kd_divisor.py').main()
     assert 'has no model.distill entry' in capsys.readouterr().err
+    # a teacher checkpoint that is not there: the file named, no traceback
+    cfg.model.distill.teacher_checkpoint = str(tmp_path / 'absent.pth')
+    cfg.dump(str(config))
+    monkeypatch.setattr(sys, 'argv', ['kd_divisor.py', str(config)])
+    with pytest.raises(SystemExit, match=r'^Error: .*absent\.pth'):
+        load_tool('tools/misc/kd_divisor.py').main()

@@ -2,8 +2,9 @@
 batches: the teacher's expected number of object anchors (the sum of its
 object probability ``p`` over every anchor), split into the anchors it is
 sure of (``p >= conf_threshold``, whose boxes are distilled) and the
-background (``p < 0.1``). A diagnostic of the KD loss scale, for choosing
-``distill.cls_weight`` and ``bbox_weight`` (on a held-out split).
+background (``p < BACKGROUND``, 0.1). A diagnostic of the KD loss scale,
+for choosing ``distill.cls_weight`` and ``bbox_weight`` (on a held-out
+split).
 
     python tools/misc/kd_divisor.py configs/kd_ssdlite_mbv2_cards_224.py
         [--batches 3] [--batch-size 8] [--seed 0] [--threads 1]
@@ -21,6 +22,9 @@ from mmdet_netaug.apis.benchmark import prefetch_batches
 from mmdet_netaug.models.distillation import (anchor_kd_divisor,
                                               build_teacher, distill_options)
 from mmdet_netaug.utils.cli import CfgOptionsAction, load_cli_config
+
+#: Anchors under this teacher confidence count as background.
+BACKGROUND = 0.1
 
 
 def main():
@@ -41,11 +45,15 @@ def main():
     cfg = load_cli_config(args.config, args.cfg_options)
     if args.batch_size is not None:
         cfg.train_dataloader.batch_size = args.batch_size
-    options = distill_options(cfg.model.get('distill'), args.config)
-    if options is None:
-        parser.error(f'{args.config} has no model.distill entry (a teacher)')
-    teacher = build_teacher(options['teacher_config'],
-                            options['teacher_checkpoint'])
+    try:  # a bad entry or checkpoint: its message (field, file), no trace
+        options = distill_options(cfg.model.get('distill'), args.config)
+        if options is None:
+            parser.error(f'{args.config} has no model.distill entry (a '
+                         'teacher)')
+        teacher = build_teacher(options['teacher_config'],
+                                options['teacher_checkpoint'])
+    except ValueError as error:
+        raise SystemExit(f'Error: {error}') from None
     threshold = options['conf_threshold']
     print(f'teacher {options["teacher_checkpoint"]}; conf_threshold '
           f'{threshold}')
@@ -55,7 +63,8 @@ def main():
             inputs = teacher.data_preprocessor(batch, True)['inputs']
             split = anchor_kd_divisor(
                 teacher.bbox_head,
-                teacher.bbox_head(teacher.extract_feat(inputs)), threshold)
+                teacher.bbox_head(teacher.extract_feat(inputs)), threshold,
+                BACKGROUND)
         boxes = sum(len(s.gt_instances) for s in batch['data_samples'])
         share = split['confident'] / max(split['divisor'], 1.0)
         print(f'batch {i}: {len(batch["data_samples"])} images, {boxes} '
@@ -63,8 +72,8 @@ def main():
               f'{split["divisor"]:.1f} = {split["confident"]:.1f} from '
               f'{split["confident_anchors"]} anchors with p >= {threshold} '
               f'({share:.0%}) + {split["background"]:.1f} from '
-              f'{split["background_anchors"]} anchors with p < 0.1 + the '
-              'rest')
+              f'{split["background_anchors"]} anchors with p < '
+              f'{BACKGROUND} + the rest')
 
 
 if __name__ == '__main__':
