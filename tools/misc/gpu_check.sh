@@ -41,6 +41,8 @@
 # TRAIN_OPTIONS (more --cfg-options of the trainings), BENCH_OPTIONS (more
 # options of the benchmarks), PARTS (default "bench train"; any of bench,
 # train, evidence), SEEDS and JOBS (of the evidence part; default 0 and 6),
+# EVIDENCE_OPTIONS (more options of compare_accuracy.py in the evidence
+# part, e.g. '--pairs A B' for one pair of a short lease, --val-interval),
 # SKIP_INSTALL=1 where the stack is installed already (e.g. to try the
 # script on CPU: DEVICE=cpu STEPS=2 EPOCHS=1 SKIP_INSTALL=1).
 set -uo pipefail
@@ -181,9 +183,10 @@ if [[ $parts == *" evidence "* ]]; then
   if [ "$limit" -gt 60 ]; then
     stamp "evidence: seeds ${SEEDS:-0}, ${JOBS:-6} runs at once, ${limit} s"
     # on SIGTERM compare_accuracy.py stops its trainings as on Ctrl-C
+    # shellcheck disable=SC2086  # EVIDENCE_OPTIONS is a list
     PYTHON=$python SEEDS=${SEEDS:-0} JOBS=${JOBS:-6} CARDS=${CARDS:-.cards} \
       timeout -k 10 "$limit" bash tools/analysis_tools/netaug_evidence.sh \
-      > "$out/evidence.log" 2>&1
+      ${EVIDENCE_OPTIONS:-} > "$out/evidence.log" 2>&1
     stamp "evidence: exit $?"
     grep -E "^\[|done |stopped|Error|^\|" "$out/evidence.log" | tail -n 30
   else
