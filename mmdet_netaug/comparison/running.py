@@ -42,11 +42,17 @@ def run_state(run: Run) -> str:
 
 class Launcher:
     """Runs trainings as child processes, ``jobs`` at a time, and stops
-    them all (process groups: the data loader workers too) on Ctrl-C."""
+    them all (process groups: the data loader workers too) on Ctrl-C.
+
+    While a training runs, its ``done.json`` is rewritten every
+    ``heartbeat_s`` seconds (``returncode`` None, ``running`` true) with the
+    training time so far, so that a sitting killed outright (SIGKILL, the
+    machine's end) still counts in the run's ``train_time_total_s``."""
 
     def __init__(self, threads: Optional[int], invocation: str, device: str,
-                 train_script: str):
+                 train_script: str, heartbeat_s: float = 60.0):
         self.train_script = train_script
+        self.heartbeat_s = heartbeat_s
         self.env = dict(os.environ, PYTHONUNBUFFERED='1')
         if threads is not None:
             for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS',
@@ -75,7 +81,20 @@ class Launcher:
             holdout=run.holdout,
             command=shlex.join(command), invocation=self.invocation,
             device=self.device, threads=self.env.get('OMP_NUM_THREADS')))
+        done_file = osp.join(run.run_dir, DONE_FILE)
+        # the time of the earlier sittings (finished, stopped or killed)
+        previous = (_read_json(done_file) or {}).get('train_time_total_s', 0)
         start = time.time()
+
+        def record(returncode, **extra) -> dict:
+            elapsed = time.time() - start
+            done = dict(returncode=returncode, **extra,
+                        train_time_s=elapsed, resumed=resume,
+                        ended=time.strftime('%F %T'),
+                        train_time_total_s=previous + elapsed)
+            _write_json(done_file, done)
+            return done
+
         with open(osp.join(run.run_dir, LOG_FILE), 'a') as log:
             log.write(f'\n# {time.strftime("%Y-%m-%d %H:%M:%S")} '
                       f'{shlex.join(command)}\n')
@@ -87,19 +106,17 @@ class Launcher:
                                         stderr=subprocess.STDOUT,
                                         env=self.env, start_new_session=True)
                 self.procs[proc.pid] = proc
-            returncode = proc.wait()
+            while True:
+                try:
+                    returncode = proc.wait(timeout=self.heartbeat_s)
+                    break
+                except subprocess.TimeoutExpired:
+                    record(None, running=True)
             with self.lock:
                 self.procs.pop(proc.pid, None)
         # written after every attempt (returncode 0: finished), so that the
         # training time adds up over interruptions
-        done = dict(returncode=returncode, interrupted=self.stopping,
-                    train_time_s=time.time() - start, resumed=resume,
-                    ended=time.strftime('%F %T'))
-        previous = _read_json(osp.join(run.run_dir, DONE_FILE)) or {}
-        done['train_time_total_s'] = done['train_time_s'] + \
-            previous.get('train_time_total_s', 0)
-        _write_json(osp.join(run.run_dir, DONE_FILE), done)
-        return done
+        return record(returncode, interrupted=self.stopping)
 
     def stop(self) -> None:
         with self.lock:

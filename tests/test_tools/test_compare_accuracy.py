@@ -294,7 +294,7 @@ def test_evidence_script_pairs_netaug_with_its_plain_twin():
     text = (REPO / 'tools/analysis_tools/netaug_evidence.sh').read_text()
     blocks = re.findall(r'--pairs((?:\s+\\?\s*"?\$?[\w/.{}$]+\.py"?)+)',
                         text) + re.findall(r'pairs=\(([^)]*)\)', text)
-    assert len(blocks) == 5  # hardshapes, kd, walltime, cuda, cpu
+    assert len(blocks) == 6  # hardshapes, kd, walltime, wide, cuda, cpu
     checked = 0
     for block in blocks:
         names = re.findall(r'(?:configs|\$c)/([\w$]+\.py)', block)
@@ -315,7 +315,58 @@ def test_evidence_script_pairs_netaug_with_its_plain_twin():
                 assert plain.name == twin or f"'./{twin}'" in \
                     plain.read_text(), (netaug.name, plain.name)
                 checked += 1
-    assert checked >= 6
+    assert checked >= 7
+
+
+def test_a_killed_sitting_still_counts_in_the_training_time(tmp_path):
+    """A comparison killed outright (SIGKILL: no final record) leaves the
+    heartbeat record of its training's time in done.json, and the next
+    sitting adds its own to it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from mmdet_netaug.comparison.planning import Run
+    from mmdet_netaug.comparison.running import Launcher
+
+    # stands in for tools/train.py: sleeps for the seconds its options say
+    script = tmp_path / 'train.py'
+    script.write_text('import sys, time\n'
+                      'time.sleep(float(sys.argv[sys.argv.index('
+                      '"--cfg-options") + 1]))\n')
+    run_dir = tmp_path / 'run'
+    sitting = (
+        'import sys\n'
+        'from mmdet_netaug.comparison.planning import Run\n'
+        'from mmdet_netaug.comparison.running import Launcher\n'
+        f'run = Run("plain", "x.py", 0, {str(run_dir)!r}, ["5"])\n'
+        f'Launcher(None, "test", "cpu", {str(script)!r}, heartbeat_s=0.1)'
+        '.train(run, resume=False)\n')
+    first = subprocess.Popen([sys.executable, '-c', sitting],
+                             start_new_session=True)
+    done_file = run_dir / 'done.json'
+    deadline = time.time() + 60
+    while time.time() < deadline:  # until 1 s of training is recorded
+        time.sleep(0.1)
+        if done_file.is_file():
+            done = json.loads(done_file.read_text())
+            if done['train_time_total_s'] > 1:
+                break
+    os.killpg(first.pid, signal.SIGKILL)  # the comparison, not its child
+    first.wait()
+    killed = json.loads(done_file.read_text())
+    assert killed['returncode'] is None and killed['running']
+    assert killed['train_time_total_s'] > 1
+
+    run = Run('plain', 'x.py', 0, str(run_dir), ['0.3'])
+    done = Launcher(None, 'test', 'cpu', str(script),
+                    heartbeat_s=0.1).train(run, resume=True)
+    assert done['returncode'] == 0 and 'running' not in done
+    assert done['train_time_s'] >= 0.3
+    assert done['train_time_total_s'] == pytest.approx(
+        killed['train_time_total_s'] + done['train_time_s'])
+    assert json.loads(done_file.read_text()) == done
 
 
 def test_paired_difference_interval(tool):

@@ -33,6 +33,10 @@
 # configs/ssdlite_mbv2_w035_cards_224_72e.py), SEEDS default 0 1 2; the
 # NetAug runs are those of the default suite.
 #
+# SUITE=wide runs the width-1.0 control at the CPU protocol: NetAug
+# SSDLite-MobileNetV2 x1.0 against plain x1.0 (224x224, batch 8, 30
+# epochs), SEEDS default 0 1 2. (With CUDA the default suite has it.)
+#
 # Environment: PYTHON (default: python), SEEDS (default: 0 1 2 3 4), JOBS,
 # WORK_DIR (default: work_dirs/evidence), CARDS (the VOC-style cards folder,
 # default ../shared/data/cards; on an offline GPU host copy it into the
@@ -104,6 +108,19 @@ if [ "$suite" = walltime ]; then
     configs/ssdlite_mbv2_w035_cards_224_72e.py \
     --seeds ${SEEDS:-0 1 2} --work-dir "$out" \
     --out "$out/walltime_results.json" --plot "$out/walltime_curves.png" \
+    --batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2 "$@"
+fi
+if [ "$suite" = wide ]; then
+  out="$work/$device"
+  if [ -d "docs/evidence/$device" ] && [ ! -d "$out" ]; then
+    mkdir -p "$out" && cp -r "docs/evidence/$device/." "$out/"
+  fi
+  # shellcheck disable=SC2086  # SEEDS is a list
+  exec "$python" tools/analysis_tools/compare_accuracy.py --pairs \
+    configs/netaug_ssdlite_mbv2_w100_cards_224.py \
+    configs/ssdlite_mbv2_w100_cards_224.py \
+    --seeds ${SEEDS:-0 1 2} --work-dir "$out" \
+    --out "$out/wide_results.json" --plot "$out/wide_curves.png" \
     --batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2 "$@"
 fi
 if [ "$device" = cuda ]; then
