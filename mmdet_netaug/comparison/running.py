@@ -88,9 +88,10 @@ class Launcher:
 
         def record(returncode, **extra) -> dict:
             elapsed = time.time() - start
+            when = 'updated' if extra.get('running') else 'ended'
             done = dict(returncode=returncode, **extra,
                         train_time_s=elapsed, resumed=resume,
-                        ended=time.strftime('%F %T'),
+                        **{when: time.strftime('%F %T')},
                         train_time_total_s=previous + elapsed)
             _write_json(done_file, done)
             return done

@@ -357,6 +357,7 @@ def test_a_killed_sitting_still_counts_in_the_training_time(tmp_path):
     first.wait()
     killed = json.loads(done_file.read_text())
     assert killed['returncode'] is None and killed['running']
+    assert 'updated' in killed and 'ended' not in killed
     assert killed['train_time_total_s'] > 1
 
     run = Run('plain', 'x.py', 0, str(run_dir), ['0.3'])
