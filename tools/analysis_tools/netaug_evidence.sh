@@ -68,6 +68,13 @@ if [ ! -f data/cards/annotations/train.json ]; then
   "$python" tools/dataset_converters/voc_to_coco.py "$cards" data/cards \
     --splits train test --classes nine ten jack queen king ace --link-images
 fi
+# The cards suites' runs go to WORK_DIR/<device>. Runs finished in earlier
+# sittings are committed (logs, no checkpoints) in docs/evidence/<device>/:
+# start from them, so only missing seeds train.
+out="$work/$device"
+if [ -d "docs/evidence/$device" ] && [ ! -d "$out" ]; then
+  mkdir -p "$out" && cp -r "docs/evidence/$device/." "$out/"
+fi
 if [ "$suite" = kd ]; then
   if [ "$device" = cuda ]; then
     size="" train_options=() jobs=(--jobs "${JOBS:-8}")
@@ -83,10 +90,6 @@ if [ "$suite" = kd ]; then
     "$python" tools/train.py "$teacher" --work-dir "$teacher_dir" --resume \
       --cfg-options randomness.seed=0 "${train_options[@]}"
   fi
-  out="$work/$device"
-  if [ -d "docs/evidence/$device" ] && [ ! -d "$out" ]; then
-    mkdir -p "$out" && cp -r "docs/evidence/$device/." "$out/"
-  fi
   c=configs
   # shellcheck disable=SC2086  # SEEDS is a list
   exec "$python" tools/analysis_tools/compare_accuracy.py --pairs \
@@ -97,30 +100,18 @@ if [ "$suite" = kd ]; then
     --seeds $seeds --work-dir "$out" --out "$out/kd_results.json" \
     --plot "$out/kd_curves.png" "${jobs[@]}" "$@"
 fi
-if [ "$suite" = walltime ]; then
-  out="$work/$device"
-  if [ -d "docs/evidence/$device" ] && [ ! -d "$out" ]; then
-    mkdir -p "$out" && cp -r "docs/evidence/$device/." "$out/"
+if [ "$suite" = walltime ] || [ "$suite" = wide ]; then
+  if [ "$suite" = walltime ]; then
+    pairs=(configs/netaug_ssdlite_mbv2_cards_224.py
+           configs/ssdlite_mbv2_w035_cards_224_72e.py)
+  else
+    pairs=(configs/netaug_ssdlite_mbv2_w100_cards_224.py
+           configs/ssdlite_mbv2_w100_cards_224.py)
   fi
   # shellcheck disable=SC2086  # SEEDS is a list
-  exec "$python" tools/analysis_tools/compare_accuracy.py --pairs \
-    configs/netaug_ssdlite_mbv2_cards_224.py \
-    configs/ssdlite_mbv2_w035_cards_224_72e.py \
+  exec "$python" tools/analysis_tools/compare_accuracy.py --pairs "${pairs[@]}" \
     --seeds ${SEEDS:-0 1 2} --work-dir "$out" \
-    --out "$out/walltime_results.json" --plot "$out/walltime_curves.png" \
-    --batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2 "$@"
-fi
-if [ "$suite" = wide ]; then
-  out="$work/$device"
-  if [ -d "docs/evidence/$device" ] && [ ! -d "$out" ]; then
-    mkdir -p "$out" && cp -r "docs/evidence/$device/." "$out/"
-  fi
-  # shellcheck disable=SC2086  # SEEDS is a list
-  exec "$python" tools/analysis_tools/compare_accuracy.py --pairs \
-    configs/netaug_ssdlite_mbv2_w100_cards_224.py \
-    configs/ssdlite_mbv2_w100_cards_224.py \
-    --seeds ${SEEDS:-0 1 2} --work-dir "$out" \
-    --out "$out/wide_results.json" --plot "$out/wide_curves.png" \
+    --out "$out/${suite}_results.json" --plot "$out/${suite}_curves.png" \
     --batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2 "$@"
 fi
 if [ "$device" = cuda ]; then
@@ -132,12 +123,6 @@ else
   pairs=(configs/netaug_ssdlite_mbv2_cards_224.py configs/ssdlite_mbv2_w035_cards_224.py
          configs/netaug_yolov3_mbv2_cards_224.py configs/yolov3_mbv2_w035_cards_224.py)
   options=(--batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2)
-fi
-out="$work/$device"
-# Runs finished in earlier sittings are committed (logs, no checkpoints) in
-# docs/evidence/<device>/: start from them, so only missing seeds train.
-if [ -d "docs/evidence/$device" ] && [ ! -d "$out" ]; then
-  mkdir -p "$out" && cp -r "docs/evidence/$device/." "$out/"
 fi
 # shellcheck disable=SC2086  # SEEDS is a list
 "$python" tools/analysis_tools/compare_accuracy.py --pairs "${pairs[@]}" \
