@@ -8,10 +8,19 @@
 _base_ = ['./yolov3_mbv2_w035_320_coco.py', './_base_/datasets/cards.py']
 
 model = dict(bbox_head=dict(num_classes=6))
+# The model config's training pipeline with mmdet's MinIoURandomCrop swapped
+# for FastMinIoURandomCrop (mmdet_netaug/datasets/transforms.py): the same
+# random draws and crops, several times cheaper on the CPU.
+train_pipeline = [
+    dict(t, type='FastMinIoURandomCrop')
+    if t['type'] == 'MinIoURandomCrop' else t for t in _base_.train_pipeline
+]
 train_dataloader = dict(
     batch_size=24,
     num_workers=2,
-    dataset=dict(times=4, dataset=_base_.cards_train_dataset))
+    dataset=dict(
+        times=4,
+        dataset=dict(_base_.cards_train_dataset, pipeline=train_pipeline)))
 val_dataloader = _base_.cards_test_dataloader
 test_dataloader = val_dataloader
 val_evaluator = _base_.cards_evaluator
