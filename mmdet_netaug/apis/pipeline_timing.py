@@ -17,41 +17,39 @@ from mmengine.config import Config
 from mmdet.datasets.transforms import MinIoURandomCrop
 from mmdet.registry import DATASETS
 from ..datasets import FastMinIoURandomCrop
+from ..utils.data_check import leaf_datasets
 
 MMDET_CROP = 'MinIoURandomCrop (mmdet, same inputs)'
-
-
-def train_dataset_cfg(cfg: Config) -> dict:
-    """The innermost training dataset of a config (inside RepeatDataset and
-    similar wrappers)."""
-    dataset = cfg.train_dataloader.dataset
-    while 'dataset' in dataset:
-        dataset = dataset.dataset
-    return dataset
 
 
 def time_train_pipeline(cfg: Config, num_images: int,
                         seed: int = 0) -> Dict[str, float]:
     """Milliseconds per image of every transform of the training pipeline
     (keyed by class name, in pipeline order), over the first ``num_images``
-    images of the training set, and ``MMDET_CROP`` where the pipeline uses
-    ``FastMinIoURandomCrop``."""
+    images of the (first) training dataset, and ``MMDET_CROP`` where the
+    pipeline uses ``FastMinIoURandomCrop``."""
     if num_images < 1:
         raise ValueError(f'num_images must be at least 1, got {num_images}')
-    dataset = DATASETS.build(dict(train_dataset_cfg(cfg), indices=num_images))
+    # the first dataset under the wrappers (RepeatDataset, ConcatDataset..)
+    _, leaf = next(leaf_datasets(cfg.train_dataloader.dataset,
+                                 'train_dataloader.dataset'))
+    dataset = DATASETS.build(dict(leaf, indices=num_images))
     transforms = dataset.pipeline.transforms
+    # mmdet's crop with the same arguments, beside each fast one
+    references = {
+        id(t): MinIoURandomCrop(t.min_ious, t.min_crop_size,
+                                t.bbox_clip_border)
+        for t in transforms if isinstance(t, FastMinIoURandomCrop)
+    }
     totals = defaultdict(float)
     np.random.seed(seed)
     for index in range(len(dataset)):
         results = dataset.get_data_info(index)
         for transform in transforms:
-            if isinstance(transform, FastMinIoURandomCrop):
-                reference = MinIoURandomCrop(transform.min_ious,
-                                             transform.min_crop_size,
-                                             transform.bbox_clip_border)
+            if id(transform) in references:
                 inputs, state = copy.deepcopy(results), np.random.get_state()
                 start = time.perf_counter()
-                reference(inputs)
+                references[id(transform)](inputs)
                 totals[MMDET_CROP] += time.perf_counter() - start
                 np.random.set_state(state)
             start = time.perf_counter()

@@ -64,15 +64,15 @@ def _check(field: str, path: str, type_name: str, backend_args,
         missing.append((field, path, _kind(type_name, path)))
 
 
-def _leaf_datasets(cfg, field: str) -> Iterator[Tuple[str, dict]]:
+def leaf_datasets(cfg, field: str) -> Iterator[Tuple[str, dict]]:
     """``(field, config)`` of every leaf dataset below dataset wrappers."""
     if not isinstance(cfg, dict):
         return
     if 'datasets' in cfg:  # ConcatDataset
         for i, sub in enumerate(cfg['datasets']):
-            yield from _leaf_datasets(sub, f'{field}.datasets.{i}')
+            yield from leaf_datasets(sub, f'{field}.datasets.{i}')
     elif 'dataset' in cfg:  # RepeatDataset, ClassBalancedDataset, MultiImageMix..
-        yield from _leaf_datasets(cfg['dataset'], f'{field}.dataset')
+        yield from leaf_datasets(cfg['dataset'], f'{field}.dataset')
     else:
         yield field, cfg
 
@@ -99,7 +99,7 @@ def _metrics(cfg, field: str) -> Iterator[Tuple[str, dict]]:
 
 def _walk_dataset(cfg, field: str, missing: List[_Missing]) -> None:
     """Check the files of every leaf dataset."""
-    for field, leaf in _leaf_datasets(cfg, field):
+    for field, leaf in leaf_datasets(cfg, field):
         type_name, backend_args = _type_name(leaf), leaf.get('backend_args')
         data_root = leaf.get('data_root') or ''
         ann_file = leaf.get('ann_file')
@@ -193,7 +193,7 @@ def _dataset_ann_files(cfg, split: str) -> List[Tuple[str, str]]:
     loader = cfg.get(f'{split}_dataloader') or {}
     return [(f'{field}.ann_file',
              _resolve(leaf.get('data_root') or '', leaf['ann_file']))
-            for field, leaf in _leaf_datasets(
+            for field, leaf in leaf_datasets(
                 loader.get('dataset'), f'{split}_dataloader.dataset')
             if isinstance(leaf.get('ann_file'), str) and leaf['ann_file']]
 
