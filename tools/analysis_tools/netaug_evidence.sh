@@ -75,13 +75,15 @@ out="$work/$device"
 if [ -d "docs/evidence/$device" ] && [ ! -d "$out" ]; then
   mkdir -p "$out" && cp -r "docs/evidence/$device/." "$out/"
 fi
+# the CPU protocol's options (one thread per run)
+cpu_options=(--batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2)
 if [ "$suite" = kd ]; then
   if [ "$device" = cuda ]; then
     size="" train_options=() jobs=(--jobs "${JOBS:-8}")
   else
     size=_224
     train_options=(train_dataloader.batch_size=8)
-    jobs=(--batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2)
+    jobs=("${cpu_options[@]}")
   fi
   teacher=configs/ssdlite_mbv2_w100_cards$size.py
   teacher_dir=work_dirs/ssdlite_mbv2_w100_cards$size
@@ -112,7 +114,7 @@ if [ "$suite" = walltime ] || [ "$suite" = wide ]; then
   exec "$python" tools/analysis_tools/compare_accuracy.py --pairs "${pairs[@]}" \
     --seeds ${SEEDS:-0 1 2} --work-dir "$out" \
     --out "$out/${suite}_results.json" --plot "$out/${suite}_curves.png" \
-    --batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2 "$@"
+    "${cpu_options[@]}" "$@"
 fi
 if [ "$device" = cuda ]; then
   pairs=(configs/netaug_ssdlite_mbv2_cards.py configs/ssdlite_mbv2_w035_cards.py
@@ -122,7 +124,7 @@ if [ "$device" = cuda ]; then
 else
   pairs=(configs/netaug_ssdlite_mbv2_cards_224.py configs/ssdlite_mbv2_w035_cards_224.py
          configs/netaug_yolov3_mbv2_cards_224.py configs/yolov3_mbv2_w035_cards_224.py)
-  options=(--batch-size 8 --threads 1 --jobs "${JOBS:-2}" --val-interval 2)
+  options=("${cpu_options[@]}")
 fi
 # shellcheck disable=SC2086  # SEEDS is a list
 "$python" tools/analysis_tools/compare_accuracy.py --pairs "${pairs[@]}" \
