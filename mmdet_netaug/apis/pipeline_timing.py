@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmdet.datasets.transforms import MinIoURandomCrop
 from mmdet.registry import DATASETS
 from ..datasets import FastMinIoURandomCrop
-from ..utils.data_check import leaf_datasets
+from ..utils.data_check import check_dataset_paths, leaf_datasets
 
 MMDET_CROP = 'MinIoURandomCrop (mmdet, same inputs)'
 
@@ -30,6 +30,7 @@ def time_train_pipeline(cfg: Config, num_images: int,
     pipeline uses ``FastMinIoURandomCrop``."""
     if num_images < 1:
         raise ValueError(f'num_images must be at least 1, got {num_images}')
+    check_dataset_paths(cfg, splits=('train', ))  # names the missing files
     # the first dataset under the wrappers (RepeatDataset, ConcatDataset..)
     _, leaf = next(leaf_datasets(cfg.train_dataloader.dataset,
                                  'train_dataloader.dataset'))

@@ -114,3 +114,14 @@ def test_the_pipeline_benchmark_needs_an_image():
     from mmdet_netaug.apis.pipeline_timing import time_train_pipeline
     with pytest.raises(ValueError, match='num_images must be at least 1'):
         time_train_pipeline(load_config('yolov3_mbv2_w035_cards_224.py'), 0)
+
+
+def test_the_pipeline_benchmark_names_missing_data(tmp_path):
+    tool = load_tool('tools/analysis_tools/benchmark_data_pipeline.py')
+    with pytest.raises(SystemExit) as error:
+        tool.main([str(REPO / 'configs/yolov3_mbv2_w035_cards_224.py'),
+                   '--cfg-options',
+                   f'train_dataloader.dataset.dataset.data_root={tmp_path}/'])
+    message = str(error.value)
+    assert 'train_dataloader.dataset.dataset.ann_file' in message
+    assert str(tmp_path / 'annotations/train.json') in message

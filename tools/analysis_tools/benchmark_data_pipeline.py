@@ -37,7 +37,10 @@ def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options)
-    times = time_train_pipeline(cfg, args.images, args.seed)
+    try:
+        times = time_train_pipeline(cfg, args.images, args.seed)
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(f'Error: {e}')
     print(f'{args.config}: {args.images} images, ms per image')
     for name, ms in times.items():
         print(f'  {name:40s} {ms:8.2f}')
