@@ -1,5 +1,6 @@
 """Export: the tiny model as a plain mmdet model, checked in stock mmdet."""
 import json
+import os
 import subprocess
 import sys
 
@@ -41,6 +42,20 @@ print('EQUAL', len(results))
 '''
 
 
+def _run_stock(script: str, export: dict,
+               batch) -> subprocess.CompletedProcess:
+    """Run ``script`` on the exported config, checkpoint and ``batch`` in a
+    fresh interpreter, with as many threads as this process (the checks
+    are bitwise)."""
+    run = subprocess.run(
+        [sys.executable, '-c', script, export['config'], export['checkpoint'],
+         str(batch)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads())))
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
 def test_export_loads_strictly_into_stock_mmdet_with_equal_predictions(
         tmp_path):
     torch.manual_seed(0)
@@ -67,12 +82,7 @@ def test_export_loads_strictly_into_stock_mmdet_with_equal_predictions(
     assert len(expected[0][0]) > 0
     batch = tmp_path / 'batch.pt'
     torch.save((images * 50, samples, expected), batch)
-    run = subprocess.run(
-        [sys.executable, '-c', STOCK_MMDET, result['config'],
-         result['checkpoint'],
-         str(batch)],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = _run_stock(STOCK_MMDET, result, batch)
     assert 'EQUAL 2' in run.stdout
     # The stock bug is real, hence mmdet_netaug.compat's fix.
     assert 'STOCK_PREDICT_FAILS' in run.stdout
@@ -180,9 +190,5 @@ def test_rtmdet_export_loads_strictly_into_stock_mmdet(tmp_path):
         expected = [t for level in model._forward(images) for t in level]
     batch = tmp_path / 'batch.pt'
     torch.save((images, expected), batch)
-    run = subprocess.run(
-        [sys.executable, '-c', STOCK_RAW_OUTPUTS, result['config'],
-         result['checkpoint'], str(batch)],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = _run_stock(STOCK_RAW_OUTPUTS, result, batch)
     assert 'STOCK_EQUAL 6' in run.stdout
