@@ -12,4 +12,4 @@ quickstart: install
 	bash tools/quickstart.sh
 
 test: install
-	$(PYTHON) -m pytest tests -q
+	$(PYTHON) -m pytest tests -q -n 2 --dist loadfile

@@ -32,6 +32,7 @@ setup(
         'numpy',
         'scipy',  # also an mmdet dependency; t quantiles in reports
     ],
-    extras_require={'tests': ['pytest'], 'plots': ['matplotlib']},
+    extras_require={'tests': ['pytest', 'pytest-xdist'],
+                    'plots': ['matplotlib']},
     zip_safe=False,
 )

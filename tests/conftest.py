@@ -1,12 +1,21 @@
 """Shared fixtures: the repository, the cards data, small model configs."""
+import os
 from pathlib import Path
 
 import pytest
+import torch
 
 import mmdet_netaug  # noqa: F401  (registers modules, applies fixes)
 from mmdet.utils import register_all_modules
 
 register_all_modules()
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # ``pytest -n N`` (make test): N worker processes share the cores, one
+    # thread each, and so do the processes the tests start; more would
+    # thrash.
+    os.environ['OMP_NUM_THREADS'] = '1'
+    torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 CARDS = (REPO.parent / 'shared' / 'data' / 'cards').resolve()

@@ -52,10 +52,16 @@ else
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
       "$py" -m pip install -q --no-build-isolation mmcv==2.1.0
   fi
-  echo "[install] mmengine, mmdet, pycocotools, test tools"
+  echo "[install] mmengine, mmdet, pycocotools"
   "$py" -m pip install -q --no-warn-conflicts mmengine==0.10.7 mmdet==3.3.0 \
-    pycocotools pytest matplotlib
+    pycocotools
   check || { echo "[install] the stack does not import; see the errors above" >&2; exit 1; }
+fi
+# The test and plotting tools (make test runs pytest with pytest-xdist's
+# -n), also into a venv made before they were needed.
+if ! "$py" -c 'import pytest, xdist, matplotlib' 2>/dev/null; then
+  echo "[install] pytest, pytest-xdist, matplotlib"
+  "$py" -m pip install -q --no-warn-conflicts pytest pytest-xdist matplotlib
 fi
 # The setuptools torch asks for (mmcv's build needed an older one); below 81,
 # which still ships the pkg_resources that mmengine imports.
