@@ -27,6 +27,7 @@ from ..models.checkpoint_fit import (CheckpointMismatchError,
                                      checkpoint_state_dict, read_checkpoint)
 from .atomic_checkpoint import remove_leftover_temp_files
 from .hooks.bn_reestimation import unwrapped
+from .hooks.batched_targets import BatchedTargetsHook
 from .hooks.memory_format import MemoryFormatHook, check_memory_format
 from .hooks.teacher_classes import TeacherClassesHook
 
@@ -109,7 +110,8 @@ class CheckedRunner(Runner):
     the beginning. mmengine's ``CheckpointHook`` is registered as
     :class:`KeepPreviousCheckpointHook`. The optional config field
     ``memory_format`` ('channels_last' or 'contiguous') registers a
-    :class:`MemoryFormatHook`, and a model with a distillation teacher a
+    :class:`MemoryFormatHook`, ``batched_targets=True`` a
+    :class:`BatchedTargetsHook`, and a model with a distillation teacher a
     :class:`TeacherClassesHook` (the teacher's classes must be the training
     dataset's, in its order)."""
 
@@ -124,6 +126,14 @@ class CheckedRunner(Runner):
                 isinstance(h, MemoryFormatHook) for h in self.hooks):
             self.register_hook(
                 dict(type=MemoryFormatHook, memory_format=memory_format))
+        # an optional config field: anchor targets for the batch at once
+        batched = self.cfg.get('batched_targets')
+        if batched not in (None, True, False):
+            raise ValueError('config field "batched_targets": expected True '
+                             f'or False, got {batched!r}')
+        if batched and not any(
+                isinstance(h, BatchedTargetsHook) for h in self.hooks):
+            self.register_hook(dict(type=BatchedTargetsHook))
         # a distillation teacher must know the training dataset's classes
         if getattr(unwrapped(self), 'distiller', None) is not None and not any(
                 isinstance(h, TeacherClassesHook) for h in self.hooks):

@@ -52,8 +52,11 @@ class TargetCache:
 
     @contextmanager
     def _patched(self, make):
+        # An instance attribute shadows the method for a while; one that was
+        # there before (e.g. use_batched_targets') comes back afterwards.
+        before = {name: self.head.__dict__[name] for name in self.methods
+                  if name in self.head.__dict__}
         for name in self.methods:
-            # An instance attribute shadows the class's method for a while.
             object.__setattr__(self.head, name,
                                make(name, getattr(self.head, name)))
         try:
@@ -61,6 +64,8 @@ class TargetCache:
         finally:
             for name in self.methods:
                 object.__delattr__(self.head, name)
+                if name in before:
+                    object.__setattr__(self.head, name, before[name])
 
     def recording(self):
         """Run the methods and keep their results."""

@@ -121,6 +121,13 @@ def test_plan_runs_seed_by_seed_and_one_arm(tool, tmp_path):
             [r.options for r in runs if r.role == arm]
     with pytest.raises(SystemExit):
         tool.parse_args(argv + ['--train', 'teacher'])
+    # --cfg-options given twice (gpu_check.sh adds batched_targets=True to
+    # the user's EVIDENCE_OPTIONS) keeps both
+    twice, _ = tool.plan_runs(tool.parse_args(
+        argv + ['--cfg-options', 'batched_targets=True',
+                '--cfg-options', 'memory_format=channels_last']))
+    assert {'batched_targets=True', 'memory_format=channels_last'} <= set(
+        twice[0].options)
 
 
 def write_run(work_dir, name, seed, curve, epochs, stamp='20260101_000000',

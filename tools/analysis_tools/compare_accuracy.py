@@ -91,10 +91,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--jobs', type=int, default=1,
                         help='trainings run at the same time')
     parser.add_argument(
-        '--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-        help='overrides for every run, as tools/train.py takes them')
+        '--cfg-options', nargs='+', default=[], action='extend',
+        metavar='KEY=VALUE',
+        help='overrides for every run, as tools/train.py takes them (may '
+        'be given more than once)')
     parser.add_argument(
-        '--netaug-options', nargs='+', default=[], metavar='KEY=VALUE',
+        '--netaug-options', nargs='+', default=[], action='extend',
+        metavar='KEY=VALUE',
         help='overrides for the NetAug runs only (e.g. '
         'model.aug_loss_weight=0.5)')
     parser.add_argument(

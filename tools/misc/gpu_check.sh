@@ -7,6 +7,11 @@
 #      plain training step time and peak GPU memory, and the exported tiny
 #      model's parity with the supernet (params, FLOPs, strict load, equal
 #      outputs) on CUDA;
+#   1b. (targets) benchmark_batched_targets.py, cards 320x320, batch 24:
+#      operator calls and time of mmdet's per-image anchor targets against
+#      the batched ones (batched_targets=True), the training step with each,
+#      and whether targets and losses are identical on CUDA; where they
+#      are, the evidence part runs with batched_targets=True;
 #   2. then two short NetAug trainings at once through tools/train.py (the
 #      hook's width augmentation and its stop, two backward passes,
 #      validation with CUDA NMS): float32 and --amp (float16 with dynamic
@@ -39,8 +44,8 @@
 # augmented in the first), DEADLINE (seconds from the start by which every
 # step is stopped, default 520, to fit a 10-minute call with the install),
 # TRAIN_OPTIONS (more --cfg-options of the trainings), BENCH_OPTIONS (more
-# options of the benchmarks), PARTS (default "bench train"; any of bench,
-# train, evidence), SEEDS and JOBS (of the evidence part; default 0 and 6),
+# options of the benchmarks), PARTS (default "bench targets train"; any of
+# bench, targets, train, evidence), SEEDS and JOBS (of the evidence part; default 0 and 6),
 # EVIDENCE_OPTIONS (more options of compare_accuracy.py in the evidence
 # part, e.g. '--pairs A B' for one pair of a short lease, --val-interval),
 # SKIP_INSTALL=1 where the stack is installed already (e.g. to try the
@@ -54,11 +59,11 @@ steps=${STEPS:-30}
 epochs=${EPOCHS:-2}
 device=${DEVICE:-cuda}
 deadline=${DEADLINE:-520}
-parts=" ${PARTS:-bench train} "
+parts=" ${PARTS:-bench targets train} "
 for part in $parts; do
-  case $part in bench|train|evidence) ;;
+  case $part in bench|targets|train|evidence) ;;
     *) echo "gpu_check: PARTS has '$part';" \
-         'expected bench, train or evidence' >&2
+         'expected bench, targets, train or evidence' >&2
        exit 2 ;;
   esac
 done
@@ -151,6 +156,27 @@ if [[ $parts == *" bench "* ]]; then
     configs/yolov3_mbv2_w035_cards.py
 fi
 
+# -- 1b. batched anchor targets against mmdet's ------------------------------
+batched=()
+if [[ $parts == *" targets "* ]]; then
+  limit=$(( $(left) < 150 ? $(left) : 150 ))
+  if [ "$limit" -gt 60 ]; then
+    timeout -k 10 "$limit" "$python" \
+      tools/analysis_tools/benchmark_batched_targets.py \
+      configs/netaug_ssdlite_mbv2_cards.py configs/ssdlite_mbv2_w035_cards.py \
+      --device "$device" --batch-size 24 --steps 9 \
+      > "$out/batched_targets.log" 2>&1
+    stamp "batched targets: exit $?"
+    grep -E "get_targets|training step|differ|Error" "$out/batched_targets.log"
+    if [ "$(grep -c 'losses of the .* identical' "$out/batched_targets.log")" = 2 ]
+    then
+      batched=(--cfg-options batched_targets=True)
+    fi
+  else
+    stamp 'batched targets: no time left'
+  fi
+fi
+
 # -- 2. short trainings, together ------------------------------------------
 train() {  # name, extra arguments of tools/train.py
   local name=$1 limit; shift
@@ -186,7 +212,7 @@ if [[ $parts == *" evidence "* ]]; then
     # shellcheck disable=SC2086  # EVIDENCE_OPTIONS is a list
     PYTHON=$python SEEDS=${SEEDS:-0} JOBS=${JOBS:-6} CARDS=${CARDS:-.cards} \
       timeout -k 10 "$limit" bash tools/analysis_tools/netaug_evidence.sh \
-      ${EVIDENCE_OPTIONS:-} > "$out/evidence.log" 2>&1
+      ${EVIDENCE_OPTIONS:-} "${batched[@]}" > "$out/evidence.log" 2>&1
     stamp "evidence: exit $?"
     grep -E "^\[|done |stopped|Error|^\|" "$out/evidence.log" | tail -n 30
   else

@@ -1,10 +1,11 @@
 """Runner hooks."""
+from .batched_targets import BatchedTargetsHook
 from .bn_reestimation import BatchNormReestimation, ReestimateBNHook
 from .memory_format import MemoryFormatHook
 from .netaug_hook import NetAugHook, sample_widths
 from .teacher_classes import TeacherClassesHook
 
 __all__ = [
-    'BatchNormReestimation', 'MemoryFormatHook', 'NetAugHook',
+    'BatchedTargetsHook', 'BatchNormReestimation', 'MemoryFormatHook', 'NetAugHook',
     'ReestimateBNHook', 'TeacherClassesHook', 'sample_widths'
 ]

@@ -1,0 +1,121 @@
+"""Anchor targets batched (``batched_targets=True``) against mmdet's
+per-image ``get_anchors`` and ``get_targets``: operator calls and time of
+the target computation on one batch, then the training step time with
+each, on the same batches, steps alternated, for the plain tiny model and for NetAug. Checks
+on the way that both give the same targets and the same losses.
+
+    python tools/analysis_tools/benchmark_batched_targets.py
+        [NETAUG_CONFIG PLAIN_CONFIG] [--batch-size 8] [--steps 13]
+        [--threads 1] [--device cpu]
+"""
+import argparse
+import copy
+import time
+
+import torch
+from mmengine.optim import build_optim_wrapper
+from torch.profiler import ProfilerActivity, profile
+
+from mmdet.models.utils import unpack_gt_instances
+from mmdet.utils import register_all_modules
+from mmdet_netaug.apis.benchmark import (ROLES, build_model, load_configs,
+                                         prefetch_batches, time_training)
+from mmdet_netaug.models.batched_targets import use_batched_targets
+
+
+def _head(model):
+    return getattr(model, 'detector', model).bbox_head
+
+
+def target_cost(head, batch, model, device: str, repeats: int = 5) -> dict:
+    """Operator calls and median time of ``get_anchors`` and
+    ``get_targets`` for one batch."""
+    data = model.data_preprocessor(batch, True)
+    gts, ignore, metas = unpack_gt_instances(data['data_samples'])
+    detector = getattr(model, 'detector', model)
+    with torch.no_grad():
+        cls_scores = head(detector.extract_feat(data['inputs']))[0]
+    sizes = [score.shape[-2:] for score in cls_scores]
+
+    def call():
+        anchors, valid = head.get_anchors(sizes, metas, device=device)
+        return head.get_targets(anchors, valid, gts, metas, ignore)
+
+    result = call()
+    times = []
+    for _ in range(repeats):
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        call()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    activities = [ProfilerActivity.CPU]
+    with profile(activities=activities) as prof:
+        call()
+    ops = sum(e.count for e in prof.key_averages())
+    return dict(result=result, ops=ops, time_s=sorted(times)[repeats // 2])
+
+
+def same_targets(a, b) -> bool:
+    return a[4] == b[4] and all(
+        torch.equal(x, y) for la, lb in zip(a[:4], b[:4])
+        for x, y in zip(la, lb))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('configs', nargs='*', default=[
+        'configs/netaug_ssdlite_mbv2_cards_224.py',
+        'configs/ssdlite_mbv2_w035_cards_224.py'])
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--steps', type=int, default=13,
+                        help='measured steps per variant, after 3 warm-up')
+    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    args = parser.parse_args()
+    if len(args.configs) != 2:
+        parser.error('give NETAUG_CONFIG PLAIN_CONFIG, or neither')
+    torch.set_num_threads(args.threads)
+    register_all_modules()
+    cfgs = load_configs(*args.configs, None, args.batch_size)
+    batches = prefetch_batches(cfgs['netaug'], args.steps + 3, 0)
+    for role in reversed(ROLES):  # plain first
+        torch.manual_seed(0)
+        mmdet = build_model(cfgs[role], role).to(args.device).train()
+        batched = copy.deepcopy(mmdet)
+        if not use_batched_targets(_head(batched)):
+            raise SystemExit(f'{args.configs[ROLES.index(role)]}: its head '
+                             'is not one batched targets reproduce')
+        models = dict(mmdet=mmdet, batched=batched)
+        costs = {key: target_cost(_head(m), batches[0], m, args.device)
+                 for key, m in models.items()}
+        if not same_targets(costs['mmdet']['result'],
+                            costs['batched']['result']):
+            raise SystemExit('batched targets differ from mmdet\'s')
+        print(f'{role}: get_anchors + get_targets, batch '
+              f'{args.batch_size}: mmdet '
+              f'{costs["mmdet"]["ops"]} operator calls, '
+              f'{costs["mmdet"]["time_s"] * 1e3:.1f} ms; batched '
+              f'{costs["batched"]["ops"]} calls, '
+              f'{costs["batched"]["time_s"] * 1e3:.1f} ms (ratio '
+              f'{costs["batched"]["time_s"] / costs["mmdet"]["time_s"]:.3f})'
+              ', identical targets', flush=True)
+        wrappers = {key: build_optim_wrapper(m, cfgs[role].optim_wrapper)
+                    for key, m in models.items()}
+        result = time_training(models, wrappers, batches, 3, args.steps,
+                               args.device, 0, True,
+                               roles={key: role for key in models})
+        same = result['losses']['mmdet'] == result['losses']['batched']
+        medians = result['step_time_s']
+        print(f'{role}: training step (median of {args.steps}): mmdet '
+              f'{medians["mmdet"] * 1e3:.0f} ms, batched '
+              f'{medians["batched"] * 1e3:.0f} ms, ratio '
+              f'{medians["batched"] / medians["mmdet"]:.3f}; losses of the '
+              f'{args.steps + 3} steps {"identical" if same else "DIFFER"}',
+              flush=True)
+
+
+if __name__ == '__main__':
+    main()
