@@ -1,8 +1,9 @@
 """Anchor targets batched (``batched_targets=True``) against mmdet's
 per-image ``get_anchors`` and ``get_targets``: operator calls and time of
 the target computation on one batch, then the training step time with
-each, on the same batches, steps alternated, for the plain tiny model and for NetAug. Checks
-on the way that both give the same targets and the same losses.
+each, on the same batches, steps alternated, for the plain tiny model and
+for NetAug. Checks on the way that both give the same targets and the
+same losses.
 
     python tools/analysis_tools/benchmark_batched_targets.py
         [NETAUG_CONFIG PLAIN_CONFIG] [--batch-size 8] [--steps 13]
