@@ -45,7 +45,8 @@
 # step is stopped, default 520, to fit a 10-minute call with the install),
 # TRAIN_OPTIONS (more --cfg-options of the trainings), BENCH_OPTIONS (more
 # options of the benchmarks), PARTS (default "bench targets train"; any of
-# bench, targets, train, evidence), SEEDS and JOBS (of the evidence part; default 0 and 6),
+# bench, targets, train, evidence), SEEDS and JOBS (of the evidence part;
+# default 0 and 6),
 # EVIDENCE_OPTIONS (more options of compare_accuracy.py in the evidence
 # part, e.g. '--pairs A B' for one pair of a short lease, --val-interval),
 # SKIP_INSTALL=1 where the stack is installed already (e.g. to try the
@@ -168,8 +169,9 @@ if [[ $parts == *" targets "* ]]; then
       > "$out/batched_targets.log" 2>&1
     stamp "batched targets: exit $?"
     grep -E "get_targets|training step|differ|Error" "$out/batched_targets.log"
-    if [ "$(grep -c 'losses of the .* identical' "$out/batched_targets.log")" = 2 ]
-    then
+    identical=$(grep -c 'losses of the .* identical' \
+                "$out/batched_targets.log")
+    if [ "$identical" = 2 ]; then
       batched=(--cfg-options batched_targets=True)
     fi
   else
@@ -212,7 +214,8 @@ if [[ $parts == *" evidence "* ]]; then
     # shellcheck disable=SC2086  # EVIDENCE_OPTIONS is a list
     PYTHON=$python SEEDS=${SEEDS:-0} JOBS=${JOBS:-6} CARDS=${CARDS:-.cards} \
       timeout -k 10 "$limit" bash tools/analysis_tools/netaug_evidence.sh \
-      ${EVIDENCE_OPTIONS:-} "${batched[@]}" > "$out/evidence.log" 2>&1
+      ${EVIDENCE_OPTIONS:-} ${batched[@]+"${batched[@]}"} \
+      > "$out/evidence.log" 2>&1
     stamp "evidence: exit $?"
     grep -E "^\[|done |stopped|Error|^\|" "$out/evidence.log" | tail -n 30
   else

@@ -6,6 +6,6 @@ from .netaug_hook import NetAugHook, sample_widths
 from .teacher_classes import TeacherClassesHook
 
 __all__ = [
-    'BatchedTargetsHook', 'BatchNormReestimation', 'MemoryFormatHook', 'NetAugHook',
-    'ReestimateBNHook', 'TeacherClassesHook', 'sample_widths'
+    'BatchedTargetsHook', 'BatchNormReestimation', 'MemoryFormatHook',
+    'NetAugHook', 'ReestimateBNHook', 'TeacherClassesHook', 'sample_widths'
 ]
