@@ -15,6 +15,10 @@ of a head's ``get_targets``, with a ``get_anchors`` that computes the valid
 flags once per padded shape instead of once per image. ``BatchedTargetsHook``
 (the config field ``batched_targets=True``) does that for a training.
 
+:func:`batched_grid_targets` does the same for ``YOLOV3Head.get_targets``
+with ``GridAssigner`` (YOLOv3's responsible flags stay per image, as its
+``loss_by_feat`` computes them).
+
 The results equal mmdet's bit for bit (``tests/test_models/
 test_batched_targets.py``, on cards batches and on ground truth that
 reaches every branch of the assigner), so a training is the same with and
@@ -27,29 +31,40 @@ from typing import List, Optional
 
 import torch
 import torch.nn as nn
-from mmdet.models.dense_heads import AnchorHead
-from mmdet.models.task_modules import (BboxOverlaps2D, MaxIoUAssigner,
-                                       PseudoSampler)
+import torch.nn.functional as F
+from mmdet.models.dense_heads import AnchorHead, YOLOV3Head
+from mmdet.models.task_modules import (BboxOverlaps2D, GridAssigner,
+                                       MaxIoUAssigner, PseudoSampler)
 from mmdet.structures.bbox import BaseBoxes
+
+
+def _plain_iou(assigner) -> bool:
+    calculator = getattr(assigner, 'iou_calculator', None)
+    return (type(calculator) is BboxOverlaps2D and calculator.scale == 1.
+            and calculator.dtype is None)
+
+
+def _mmdets_methods(head, base) -> bool:
+    cls = type(head)
+    return (isinstance(head, base) and cls.get_targets is base.get_targets
+            and cls._get_targets_single is base._get_targets_single
+            and type(getattr(head, 'sampler', None)) is PseudoSampler)
 
 
 def supports_batched_targets(head: nn.Module) -> bool:
     """Whether ``head`` computes its targets with mmdet's
-    ``AnchorHead.get_targets``, ``MaxIoUAssigner`` (plain 2-d IoU, no
-    repeated-box permutation) and ``PseudoSampler``: what
-    :func:`batched_anchor_targets` reproduces."""
-    cls = type(head)
-    if not (isinstance(head, AnchorHead)
-            and cls.get_targets is AnchorHead.get_targets
-            and cls._get_targets_single is AnchorHead._get_targets_single):
-        return False
+    ``AnchorHead.get_targets`` and ``MaxIoUAssigner`` (plain 2-d IoU, no
+    repeated-box permutation), or with ``YOLOV3Head.get_targets`` and
+    ``GridAssigner``, and ``PseudoSampler``: what
+    :func:`batched_anchor_targets` and :func:`batched_grid_targets`
+    reproduce."""
     assigner = getattr(head, 'assigner', None)
-    calculator = getattr(assigner, 'iou_calculator', None)
-    return (type(assigner) is MaxIoUAssigner
-            and type(calculator) is BboxOverlaps2D
-            and calculator.scale == 1. and calculator.dtype is None
-            and assigner.perm_repeat_gt_cfg is None
-            and type(getattr(head, 'sampler', None)) is PseudoSampler)
+    if _mmdets_methods(head, AnchorHead):
+        return (type(assigner) is MaxIoUAssigner and _plain_iou(assigner)
+                and assigner.perm_repeat_gt_cfg is None)
+    if _mmdets_methods(head, YOLOV3Head):
+        return type(assigner) is GridAssigner and _plain_iou(assigner)
+    return False
 
 
 def _batch_supported(head, anchor_list, gt_bboxes, batch_gt_instances_ignore,
@@ -159,14 +174,9 @@ def batched_anchor_targets(head: AnchorHead,
         return None  # mmdet's method raises its error for this image
     device = flat_anchors.device
     num_anchors = flat_anchors.size(0)
-    num_gts = torch.tensor([len(b) for b in gt_bboxes], device=device)
-    max_gts = max(1, max(len(b) for b in gt_bboxes))
-    padded = flat_anchors.new_zeros(num_imgs, max_gts, 4)
-    padded_labels = torch.zeros(num_imgs, max_gts, dtype=torch.long,
-                                device=device)
-    for i, gt in enumerate(batch_gt_instances):
-        padded[i, :len(gt)] = gt.bboxes
-        padded_labels[i, :len(gt)] = gt.labels
+    padded, padded_labels, num_gts = _pad_boxes(batch_gt_instances, device,
+                                                flat_anchors.dtype)
+    max_gts = padded.size(1)
     overlaps = head.assigner.iou_calculator(
         padded, flat_anchors[None].expand(num_imgs, -1, -1))
     real = torch.arange(max_gts, device=device)[None] < num_gts[:, None]
@@ -223,6 +233,114 @@ def _batched_get_targets(self, anchor_list, valid_flag_list,
     return result
 
 
+def _pad_boxes(batch_gt_instances, device, dtype):
+    """The boxes (B, G, 4, zeros past an image's own) and labels (B, G) of a
+    batch, G the most boxes of an image (at least 1), and each image's count
+    (B,)."""
+    num_gts = torch.tensor([len(g) for g in batch_gt_instances],
+                           device=device)
+    max_gts = max(1, max(len(g) for g in batch_gt_instances))
+    boxes = torch.zeros(len(batch_gt_instances), max_gts, 4, dtype=dtype,
+                        device=device)
+    labels = torch.zeros(len(batch_gt_instances), max_gts, dtype=torch.long,
+                         device=device)
+    for i, gt in enumerate(batch_gt_instances):
+        boxes[i, :len(gt)] = gt.bboxes
+        labels[i, :len(gt)] = gt.labels
+    return boxes, labels, num_gts
+
+
+def _assign_grid(assigner: GridAssigner, overlaps, responsible, num_gts):
+    """``GridAssigner.assign`` for a batch: ``overlaps`` (B, G, A) with -1
+    for padded boxes, ``responsible`` (B, A) bool."""
+    max_overlaps = overlaps.max(dim=1)[0]
+    assigned = torch.full(max_overlaps.shape, -1, dtype=torch.long,
+                          device=overlaps.device)
+    neg_thr = assigner.neg_iou_thr
+    if isinstance(neg_thr, float):
+        assigned[(max_overlaps >= 0) & (max_overlaps <= neg_thr)] = 0
+    elif isinstance(neg_thr, (tuple, list)):
+        assigned[(max_overlaps > neg_thr[0])
+                 & (max_overlaps <= neg_thr[1])] = 0
+    overlaps = overlaps.masked_fill(~responsible[:, None], -1.)
+    max_overlaps, argmax_overlaps = overlaps.max(dim=1)
+    gt_max_overlaps, gt_argmax_overlaps = overlaps.max(dim=2)
+    pos = (max_overlaps > assigner.pos_iou_thr) & responsible
+    assigned[pos] = argmax_overlaps[pos] + 1
+    real = torch.arange(overlaps.size(1), device=overlaps.device)[None] < \
+        num_gts[:, None]
+    claim = real & (gt_max_overlaps > assigner.min_pos_iou)
+    index = torch.arange(1, overlaps.size(1) + 1, device=overlaps.device)
+    index = index[None].expand_as(claim) * claim  # the last box wins
+    if assigner.gt_max_assign_all:
+        winner = (((overlaps == gt_max_overlaps[..., None])
+                   & responsible[:, None]) * index[..., None]).amax(dim=1)
+    else:
+        index = index * responsible.gather(1, gt_argmax_overlaps)
+        winner = torch.zeros_like(assigned).scatter_reduce_(
+            1, gt_argmax_overlaps, index, reduce='amax')
+    assigned = torch.where(winner > 0, winner, assigned)
+    assigned[num_gts == 0] = 0
+    return assigned
+
+
+def batched_grid_targets(head: YOLOV3Head, anchor_list, responsible_flag_list,
+                         batch_gt_instances) -> Optional[tuple]:
+    """``YOLOV3Head.get_targets`` for a batch at once, for a head of which
+    :func:`supports_batched_targets` is true: the target and negative maps
+    per level, (B, A_level, 5 + classes) and (B, A_level); None where the
+    call is outside what this reproduces (the caller then runs mmdet's)."""
+    if any(isinstance(a, BaseBoxes) for a in anchor_list[0]) or any(
+            isinstance(g.bboxes, BaseBoxes) for g in batch_gt_instances):
+        return None
+    if any(a is not b for anchors in anchor_list[1:]
+           for a, b in zip(anchors, anchor_list[0])):
+        return None
+    level_sizes = [a.size(0) for a in anchor_list[0]]
+    anchors = torch.cat(anchor_list[0])
+    device, num_imgs = anchors.device, len(batch_gt_instances)
+    strides = torch.cat([
+        torch.tensor(stride, device=device).repeat(size)
+        for stride, size in zip(head.featmap_strides, level_sizes)])
+    responsible = torch.stack([torch.cat(f) for f in responsible_flag_list
+                               ]).bool()
+    boxes, labels, num_gts = _pad_boxes(batch_gt_instances, device,
+                                        anchors.dtype)
+    overlaps = head.assigner.iou_calculator(
+        boxes, anchors[None].expand(num_imgs, -1, -1))
+    real = torch.arange(boxes.size(1), device=device)[None] < num_gts[:, None]
+    overlaps = overlaps.masked_fill(~real[..., None], -1)
+    assigned = _assign_grid(head.assigner, overlaps, responsible, num_gts)
+
+    target_map = anchors.new_zeros(num_imgs, anchors.size(0),
+                                   head.num_attrib)
+    img_idx, anchor_idx = (assigned > 0).nonzero(as_tuple=True)
+    gt_idx = assigned[img_idx, anchor_idx] - 1
+    target_map[img_idx, anchor_idx, :4] = head.bbox_coder.encode(
+        anchors[anchor_idx], boxes[img_idx, gt_idx], strides[anchor_idx])
+    target_map[img_idx, anchor_idx, 4] = 1
+    one_hot = F.one_hot(labels[img_idx, gt_idx],
+                        num_classes=head.num_classes).float()
+    if head.one_hot_smoother != 0:
+        one_hot = one_hot * (1 - head.one_hot_smoother) + \
+            head.one_hot_smoother / head.num_classes
+    target_map[img_idx, anchor_idx, 5:] = one_hot
+    neg_map = (assigned == 0).to(torch.uint8)
+    return (list(target_map.split(level_sizes, dim=1)),
+            list(neg_map.split(level_sizes, dim=1)))
+
+
+def _batched_grid_get_targets(self, anchor_list, responsible_flag_list,
+                              batch_gt_instances):
+    result = batched_grid_targets(self, anchor_list, responsible_flag_list,
+                                  batch_gt_instances)
+    if result is None:
+        result = type(self).get_targets(self, anchor_list,
+                                        responsible_flag_list,
+                                        batch_gt_instances)
+    return result
+
+
 def _shared_get_anchors(self, featmap_sizes, batch_img_metas, device='cuda'):
     """``AnchorHead.get_anchors`` with the valid flags computed once per
     distinct padded shape (mmdet computes them image by image; in a batch
@@ -246,6 +364,9 @@ def use_batched_targets(head: nn.Module) -> bool:
     copy of the model binds its own copy of the head."""
     if not supports_batched_targets(head):
         return False
+    if isinstance(head, YOLOV3Head):
+        head.get_targets = types.MethodType(_batched_grid_get_targets, head)
+        return True
     head.get_targets = types.MethodType(_batched_get_targets, head)
     if type(head).get_anchors is AnchorHead.get_anchors:
         head.get_anchors = types.MethodType(_shared_get_anchors, head)

@@ -9,6 +9,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.structures import InstanceData
 
 from mmdet_netaug.models.batched_targets import (batched_anchor_targets,
+                                                 batched_grid_targets,
                                                  supports_batched_targets,
                                                  use_batched_targets)
 from mmdet_netaug.models.target_reuse import (TargetCache,
@@ -171,6 +172,9 @@ def test_heads_it_does_not_reproduce_keep_mmdets_method():
     assert not use_batched_targets(head)
     assert 'get_targets' not in head.__dict__
     yolo = build_model('yolov3_mbv2_w035_cards_224.py').bbox_head
+    assert supports_batched_targets(yolo)
+    yolo.assigner = TASK_UTILS.build(dict(type='MaxIoUAssigner',
+                                          pos_iou_thr=0.5, neg_iou_thr=0.5))
     assert not use_batched_targets(yolo)
 
 
@@ -213,3 +217,74 @@ def test_shared_valid_flags_equal_mmdets_per_image_flags(ssd_head):
     for a, b in zip(anchors + flags, ref_anchors + ref_flags):
         assert all(torch.equal(x, y) for x, y in zip(a, b))
     assert not torch.cat(flags[1]).all()  # the narrower pad has its own
+
+
+@pytest.fixture(scope='module')
+def yolo_head():
+    return build_model('yolov3_mbv2_w035_cards_224.py').bbox_head
+
+
+def assert_same_grid_targets(head, gts, size=224):
+    """mmdet's ``YOLOV3Head.get_targets`` and the batched one, bit for bit,
+    with the anchors and responsible flags as its ``loss_by_feat`` makes
+    them."""
+    sizes = [torch.Size((size // s, size // s)) for s in head.featmap_strides]
+    anchors = head.prior_generator.grid_priors(sizes, device='cpu')
+    anchor_list = [anchors for _ in gts]
+    flags = [head.responsible_flags(sizes, g.bboxes, 'cpu') for g in gts]
+    ref = type(head).get_targets(head, anchor_list, flags, gts)
+    new = batched_grid_targets(head, anchor_list, flags, gts)
+    assert new is not None
+    for ref_levels, new_levels in zip(ref, new):
+        for a, b in zip(ref_levels, new_levels):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert torch.equal(a, b)
+    return ref
+
+
+@pytest.mark.parametrize('change', [
+    {},  # GridAssigner's gt_max_assign_all is True by default
+    dict(gt_max_assign_all=False),
+    dict(min_pos_iou=0.3),
+    dict(neg_iou_thr=(0.1, 0.4), pos_iou_thr=0.6),
+    dict(one_hot_smoother=0.1),
+])
+def test_yolov3_grid_targets_equal_mmdets(yolo_head, change):
+    head = copy.deepcopy(yolo_head)
+    for key, value in change.items():
+        setattr(head if key == 'one_hot_smoother' else head.assigner, key,
+                value)
+    gts, _ = hard_batch()
+    # boxes centred inside the image (responsible cells must exist)
+    for gt in gts:
+        gt.bboxes = gt.bboxes.clamp(0, 223)
+    gts[2].bboxes[-1] = torch.tensor([100., 100., 101.5, 101.])
+    gts[1].labels[2] = 0
+    targets, negatives = assert_same_grid_targets(head, gts)
+    objectness = torch.cat(targets, 1)[..., 4]
+    assert (objectness[0] == 0).all() and (objectness[1:].sum(1) > 0).all()
+    if not change or change == dict(gt_max_assign_all=False):
+        # positives by IoU go to the first twin (label 1); the anchor both
+        # claim as their best goes to the later one (label 4)
+        classes = torch.cat(targets, 1)[1, :, 5:]
+        assert (classes[:, 4] == 1).any() and (classes[:, 1] == 1).any()
+
+
+def test_yolov3_grid_targets_on_cards_and_through_the_head(yolo_head,
+                                                          cards_coco):
+    from conftest import fake_batch
+    cfg = load_config('yolov3_mbv2_w035_cards_224.py')
+    cfg.train_dataloader.dataset.dataset.data_root = str(cards_coco) + '/'
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    model = MODELS.build(cfg.model)
+    batch = pseudo_collate([dataset[i] for i in range(8)])
+    samples = model.data_preprocessor(batch, True)['data_samples']
+    gts, _, _ = unpack_gt_instances(samples)
+    assert_same_grid_targets(yolo_head, gts)
+    images, samples = fake_batch(batch=3, size=224, seed=2)
+    ref = model.loss(images, samples)
+    assert use_batched_targets(model.bbox_head)
+    new = model.loss(images, samples)
+    for key in ref:
+        for a, b in zip(ref[key], new[key]):
+            assert torch.equal(a, b)

@@ -1,5 +1,6 @@
 """Anchor targets batched (``batched_targets=True``) against mmdet's
-per-image ``get_anchors`` and ``get_targets``: operator calls and time of
+per-image ones (SSD's ``get_anchors`` and ``get_targets``, YOLOv3's
+``responsible_flags`` and ``get_targets``): operator calls and time of
 the target computation on one batch, then the training step time with
 each, on the same batches, steps alternated, for the plain tiny model and
 for NetAug. Checks on the way that both give the same targets and the
@@ -17,6 +18,7 @@ import torch
 from mmengine.optim import build_optim_wrapper
 from torch.profiler import ProfilerActivity, profile
 
+from mmdet.models.dense_heads import YOLOV3Head
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.utils import register_all_modules
 from mmdet_netaug.apis.benchmark import (ROLES, build_model, load_configs,
@@ -29,8 +31,9 @@ def _head(model):
 
 
 def target_cost(head, batch, model, device: str, repeats: int = 5) -> dict:
-    """Operator calls and median time of ``get_anchors`` and
-    ``get_targets`` for one batch."""
+    """Operator calls and median time of the anchors and targets of one
+    batch: ``get_anchors`` and ``get_targets``, or for YOLOv3 the anchors,
+    ``responsible_flags`` per image and ``get_targets``."""
     data = model.data_preprocessor(batch, True)
     gts, ignore, metas = unpack_gt_instances(data['data_samples'])
     detector = getattr(model, 'detector', model)
@@ -39,6 +42,11 @@ def target_cost(head, batch, model, device: str, repeats: int = 5) -> dict:
     sizes = [score.shape[-2:] for score in cls_scores]
 
     def call():
+        if isinstance(head, YOLOV3Head):  # as its loss_by_feat calls them
+            anchors = head.prior_generator.grid_priors(sizes, device=device)
+            flags = [head.responsible_flags(sizes, g.bboxes, device)
+                     for g in gts]
+            return head.get_targets([anchors] * len(gts), flags, gts)
         anchors, valid = head.get_anchors(sizes, metas, device=device)
         return head.get_targets(anchors, valid, gts, metas, ignore)
 
@@ -60,9 +68,11 @@ def target_cost(head, batch, model, device: str, repeats: int = 5) -> dict:
 
 
 def same_targets(a, b) -> bool:
-    return a[4] == b[4] and all(
-        torch.equal(x, y) for la, lb in zip(a[:4], b[:4])
-        for x, y in zip(la, lb))
+    """Per-level target lists (and SSD's avg_factor) equal bit for bit."""
+    return len(a) == len(b) and all(
+        all(torch.equal(x, y) for x, y in zip(la, lb))
+        if isinstance(la, (list, tuple)) else la == lb
+        for la, lb in zip(a, b))
 
 
 def main():
@@ -95,7 +105,7 @@ def main():
         if not same_targets(costs['mmdet']['result'],
                             costs['batched']['result']):
             raise SystemExit('batched targets differ from mmdet\'s')
-        print(f'{role}: get_anchors + get_targets, batch '
+        print(f'{role}: anchors + targets, batch '
               f'{args.batch_size}: mmdet '
               f'{costs["mmdet"]["ops"]} operator calls, '
               f'{costs["mmdet"]["time_s"] * 1e3:.1f} ms; batched '

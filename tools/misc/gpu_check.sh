@@ -7,11 +7,12 @@
 #      plain training step time and peak GPU memory, and the exported tiny
 #      model's parity with the supernet (params, FLOPs, strict load, equal
 #      outputs) on CUDA;
-#   1b. (targets) benchmark_batched_targets.py, cards 320x320, batch 24:
-#      operator calls and time of mmdet's per-image anchor targets against
-#      the batched ones (batched_targets=True), the training step with each,
-#      and whether targets and losses are identical on CUDA; where they
-#      are, the evidence part runs with batched_targets=True;
+#   1b. (targets) benchmark_batched_targets.py for SSDLite and YOLOv3
+#      x0.35, cards 320x320, batch 24: operator calls and time of mmdet's
+#      per-image anchor targets against the batched ones
+#      (batched_targets=True), the training step with each, and whether
+#      targets and losses are identical on CUDA; where all four runs' are,
+#      the evidence part runs with batched_targets=True;
 #   2. then two short NetAug trainings at once through tools/train.py (the
 #      hook's width augmentation and its stop, two backward passes,
 #      validation with CUDA NMS): float32 and --amp (float16 with dynamic
@@ -160,22 +161,24 @@ fi
 # -- 1b. batched anchor targets against mmdet's ------------------------------
 batched=()
 if [[ $parts == *" targets "* ]]; then
-  limit=$(( $(left) < 150 ? $(left) : 150 ))
-  if [ "$limit" -gt 60 ]; then
+  : > "$out/batched_targets.log"
+  for pair in "ssdlite_mbv2_cards ssdlite_mbv2_w035_cards" \
+              "yolov3_mbv2_cards yolov3_mbv2_w035_cards"; do
+    read -r netaug plain <<< "$pair"
+    limit=$(( $(left) < 120 ? $(left) : 120 ))
+    [ "$limit" -gt 60 ] || { stamp "batched targets $netaug: no time left"
+                             continue; }
     timeout -k 10 "$limit" "$python" \
       tools/analysis_tools/benchmark_batched_targets.py \
-      configs/netaug_ssdlite_mbv2_cards.py configs/ssdlite_mbv2_w035_cards.py \
-      --device "$device" --batch-size 24 --steps 9 \
-      > "$out/batched_targets.log" 2>&1
-    stamp "batched targets: exit $?"
-    grep -E "get_targets|training step|differ|Error" "$out/batched_targets.log"
-    identical=$(grep -c 'losses of the .* identical' \
-                "$out/batched_targets.log")
-    if [ "$identical" = 2 ]; then
-      batched=(--cfg-options batched_targets=True)
-    fi
-  else
-    stamp 'batched targets: no time left'
+      "configs/netaug_$netaug.py" "configs/$plain.py" --device "$device" \
+      --batch-size 24 --steps 5 >> "$out/batched_targets.log" 2>&1
+    stamp "batched targets $netaug: exit $?"
+  done
+  grep -E "targets, batch|training step|differ|Error" \
+    "$out/batched_targets.log"
+  identical=$(grep -c 'losses of the .* identical' "$out/batched_targets.log")
+  if [ "$identical" = 4 ]; then  # plain and NetAug, SSDLite and YOLOv3
+    batched=(--cfg-options batched_targets=True)
   fi
 fi
 

@@ -9,10 +9,11 @@ from .bn_reestimation import unwrapped
 @HOOKS.register_module()
 class BatchedTargetsHook(Hook):
     """Before the run, gives every head of the model that computes anchor
-    targets with mmdet's ``AnchorHead.get_targets``, ``MaxIoUAssigner`` and
-    ``PseudoSampler`` (SSD, SSDLite, RetinaNet) a ``get_targets`` that
-    assigns the whole batch at once
-    (:func:`~mmdet_netaug.models.batched_targets.batched_anchor_targets`).
+    targets with mmdet's ``AnchorHead.get_targets`` and ``MaxIoUAssigner``
+    (SSD, SSDLite, RetinaNet) or ``YOLOV3Head.get_targets`` and
+    ``GridAssigner`` (YOLOv3), with ``PseudoSampler``, a ``get_targets``
+    that assigns the whole batch at once
+    (:mod:`mmdet_netaug.models.batched_targets`).
     The targets are mmdet's, bit for bit; only the number of small
     operations falls. :class:`~mmdet_netaug.engine.CheckedRunner` registers
     it from the config field ``batched_targets=True``
@@ -31,5 +32,6 @@ class BatchedTargetsHook(Hook):
         else:
             runner.logger.warning(
                 'BatchedTargetsHook: no head of this model computes its '
-                'targets with AnchorHead.get_targets, MaxIoUAssigner and '
+                'targets with AnchorHead.get_targets and MaxIoUAssigner or '
+                'YOLOV3Head.get_targets and GridAssigner, with '
                 'PseudoSampler; mmdet\'s own target code runs')
