@@ -237,16 +237,21 @@ def _pad_boxes(batch_gt_instances, device, dtype):
     """The boxes (B, G, 4, zeros past an image's own) and labels (B, G) of a
     batch, G the most boxes of an image (at least 1), and each image's count
     (B,)."""
-    num_gts = torch.tensor([len(g) for g in batch_gt_instances],
-                           device=device)
-    max_gts = max(1, max(len(g) for g in batch_gt_instances))
-    boxes = torch.zeros(len(batch_gt_instances), max_gts, 4, dtype=dtype,
+    counts = [len(g) for g in batch_gt_instances]
+    num_gts = torch.tensor(counts, device=device)
+    boxes = torch.zeros(len(counts), max(1, max(counts)), 4, dtype=dtype,
                         device=device)
-    labels = torch.zeros(len(batch_gt_instances), max_gts, dtype=torch.long,
-                         device=device)
-    for i, gt in enumerate(batch_gt_instances):
-        boxes[i, :len(gt)] = gt.bboxes
-        labels[i, :len(gt)] = gt.labels
+    labels = torch.zeros(boxes.shape[:2], dtype=torch.long, device=device)
+    if sum(counts):  # one copy for the batch, not one per image
+        image = torch.repeat_interleave(
+            torch.arange(len(counts), device=device), num_gts,
+            output_size=sum(counts))
+        first = torch.cumsum(num_gts, 0) - num_gts
+        slot = torch.arange(len(image), device=device) - first[image]
+        boxes[image, slot] = torch.cat(
+            [g.bboxes for g in batch_gt_instances]).to(dtype)
+        labels[image, slot] = torch.cat(
+            [g.labels for g in batch_gt_instances])
     return boxes, labels, num_gts
 
 
