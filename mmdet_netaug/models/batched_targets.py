@@ -67,21 +67,27 @@ def supports_batched_targets(head: nn.Module) -> bool:
     return False
 
 
-def _batch_supported(head, anchor_list, gt_bboxes, batch_gt_instances_ignore,
-                     unmap_outputs, return_sampling_results) -> bool:
+def _shared_tensor_anchors(anchor_list, batch_gt_instances) -> bool:
+    """Plain tensors (no box type), and the same anchor tensors for every
+    image, as mmdet's heads make them; other callers get mmdet's per-image
+    code."""
+    if any(isinstance(a, BaseBoxes) for a in anchor_list[0]) or any(
+            isinstance(g.bboxes, BaseBoxes) for g in batch_gt_instances):
+        return False
+    return all(a is b for anchors in anchor_list[1:]
+               for a, b in zip(anchors, anchor_list[0]))
+
+
+def _batch_supported(head, anchor_list, batch_gt_instances,
+                     batch_gt_instances_ignore, unmap_outputs,
+                     return_sampling_results) -> bool:
     assigner = head.assigner
     if return_sampling_results or not unmap_outputs:
         return False
-    if any(isinstance(a, BaseBoxes) for a in anchor_list[0]) or any(
-            isinstance(b, BaseBoxes) for b in gt_bboxes):
-        return False
-    if any(a is not b for anchors in anchor_list[1:]
-           for a, b in zip(anchors, anchor_list[0])):
-        # mmdet's get_anchors gives every image the same tensors; other
-        # callers get mmdet's per-image code.
+    if not _shared_tensor_anchors(anchor_list, batch_gt_instances):
         return False
     if assigner.gpu_assign_thr > 0 and any(
-            len(b) > assigner.gpu_assign_thr for b in gt_bboxes):
+            len(g) > assigner.gpu_assign_thr for g in batch_gt_instances):
         return False
     if assigner.ignore_iof_thr > 0 and batch_gt_instances_ignore and any(
             i is not None and i.bboxes.numel() > 0
@@ -104,12 +110,13 @@ def _inside_flags(head, flat_anchors, valid_flags, batch_img_metas):
                 flat_anchors[None, :, 3] < h + border)
 
 
-def _assign(assigner: MaxIoUAssigner, overlaps, num_gts):
+def _assign(assigner: MaxIoUAssigner, overlaps, real):
     """``MaxIoUAssigner.assign_wrt_overlaps`` for a batch.
 
     ``overlaps`` (B, G, A) holds -1 for padded boxes and for anchors outside
     the image, which mmdet leaves out of the assignment: no real IoU is
-    below 0, so they never win a maximum that a real pair can win. Returns
+    below 0, so they never win a maximum that a real pair can win. ``real``
+    (B, G) marks the real boxes (:func:`_pad_boxes`). Returns
     the (B, A) assigned box indices: 0 background, -1 ignored, i + 1 box i.
     """
     max_overlaps, argmax_overlaps = overlaps.max(dim=1)  # per anchor
@@ -123,8 +130,6 @@ def _assign(assigner: MaxIoUAssigner, overlaps, num_gts):
                  & (max_overlaps < neg_thr[1])] = 0
     pos = max_overlaps >= assigner.pos_iou_thr
     assigned[pos] = argmax_overlaps[pos] + 1
-    real = torch.arange(overlaps.size(1), device=overlaps.device)[None] < \
-        num_gts[:, None]  # (B, G)
     if assigner.match_low_quality:
         # mmdet loops over the boxes in order, so where several boxes claim
         # an anchor the last one wins: the largest index, here.
@@ -139,7 +144,7 @@ def _assign(assigner: MaxIoUAssigner, overlaps, num_gts):
                 1, gt_argmax_overlaps, index, reduce='amax')
         assigned = torch.where(winner > 0, winner, assigned)
     # mmdet sends every anchor of an image without boxes to the background.
-    assigned[num_gts == 0] = 0
+    assigned[~real.any(dim=1)] = 0
     return assigned
 
 
@@ -160,8 +165,7 @@ def batched_anchor_targets(head: AnchorHead,
     or None where the call is outside what this reproduces (see the module
     docstring); the caller then runs mmdet's method.
     """
-    gt_bboxes = [g.bboxes for g in batch_gt_instances]
-    if not _batch_supported(head, anchor_list, gt_bboxes,
+    if not _batch_supported(head, anchor_list, batch_gt_instances,
                             batch_gt_instances_ignore, unmap_outputs,
                             return_sampling_results):
         return None
@@ -174,14 +178,12 @@ def batched_anchor_targets(head: AnchorHead,
         return None  # mmdet's method raises its error for this image
     device = flat_anchors.device
     num_anchors = flat_anchors.size(0)
-    padded, padded_labels, num_gts = _pad_boxes(batch_gt_instances, device,
-                                                flat_anchors.dtype)
-    max_gts = padded.size(1)
+    padded, padded_labels, real = _pad_boxes(batch_gt_instances, device,
+                                             flat_anchors.dtype)
     overlaps = head.assigner.iou_calculator(
         padded, flat_anchors[None].expand(num_imgs, -1, -1))
-    real = torch.arange(max_gts, device=device)[None] < num_gts[:, None]
     overlaps = overlaps.masked_fill(~(real[:, :, None] & inside[:, None]), -1)
-    assigned = _assign(head.assigner, overlaps, num_gts)
+    assigned = _assign(head.assigner, overlaps, real)
     assigned[~inside] = -1  # mmdet's unmap leaves these out: weight 0
 
     pos = assigned > 0
@@ -235,8 +237,8 @@ def _batched_get_targets(self, anchor_list, valid_flag_list,
 
 def _pad_boxes(batch_gt_instances, device, dtype):
     """The boxes (B, G, 4, zeros past an image's own) and labels (B, G) of a
-    batch, G the most boxes of an image (at least 1), and each image's count
-    (B,)."""
+    batch, G the most boxes of an image (at least 1), and which of the G are
+    real boxes (B, G)."""
     counts = [len(g) for g in batch_gt_instances]
     num_gts = torch.tensor(counts, device=device)
     boxes = torch.zeros(len(counts), max(1, max(counts)), 4, dtype=dtype,
@@ -252,12 +254,14 @@ def _pad_boxes(batch_gt_instances, device, dtype):
             [g.bboxes for g in batch_gt_instances]).to(dtype)
         labels[image, slot] = torch.cat(
             [g.labels for g in batch_gt_instances])
-    return boxes, labels, num_gts
+    real = torch.arange(boxes.size(1), device=device)[None] < num_gts[:, None]
+    return boxes, labels, real
 
 
-def _assign_grid(assigner: GridAssigner, overlaps, responsible, num_gts):
+def _assign_grid(assigner: GridAssigner, overlaps, responsible, real):
     """``GridAssigner.assign`` for a batch: ``overlaps`` (B, G, A) with -1
-    for padded boxes, ``responsible`` (B, A) bool."""
+    for padded boxes, ``responsible`` (B, A) bool, ``real`` (B, G) the real
+    boxes."""
     max_overlaps = overlaps.max(dim=1)[0]
     assigned = torch.full(max_overlaps.shape, -1, dtype=torch.long,
                           device=overlaps.device)
@@ -272,8 +276,6 @@ def _assign_grid(assigner: GridAssigner, overlaps, responsible, num_gts):
     gt_max_overlaps, gt_argmax_overlaps = overlaps.max(dim=2)
     pos = (max_overlaps > assigner.pos_iou_thr) & responsible
     assigned[pos] = argmax_overlaps[pos] + 1
-    real = torch.arange(overlaps.size(1), device=overlaps.device)[None] < \
-        num_gts[:, None]
     claim = real & (gt_max_overlaps > assigner.min_pos_iou)
     index = torch.arange(1, overlaps.size(1) + 1, device=overlaps.device)
     index = index[None].expand_as(claim) * claim  # the last box wins
@@ -285,7 +287,7 @@ def _assign_grid(assigner: GridAssigner, overlaps, responsible, num_gts):
         winner = torch.zeros_like(assigned).scatter_reduce_(
             1, gt_argmax_overlaps, index, reduce='amax')
     assigned = torch.where(winner > 0, winner, assigned)
-    assigned[num_gts == 0] = 0
+    assigned[~real.any(dim=1)] = 0
     return assigned
 
 
@@ -295,11 +297,7 @@ def batched_grid_targets(head: YOLOV3Head, anchor_list, responsible_flag_list,
     :func:`supports_batched_targets` is true: the target and negative maps
     per level, (B, A_level, 5 + classes) and (B, A_level); None where the
     call is outside what this reproduces (the caller then runs mmdet's)."""
-    if any(isinstance(a, BaseBoxes) for a in anchor_list[0]) or any(
-            isinstance(g.bboxes, BaseBoxes) for g in batch_gt_instances):
-        return None
-    if any(a is not b for anchors in anchor_list[1:]
-           for a, b in zip(anchors, anchor_list[0])):
+    if not _shared_tensor_anchors(anchor_list, batch_gt_instances):
         return None
     level_sizes = [a.size(0) for a in anchor_list[0]]
     anchors = torch.cat(anchor_list[0])
@@ -309,13 +307,12 @@ def batched_grid_targets(head: YOLOV3Head, anchor_list, responsible_flag_list,
         for stride, size in zip(head.featmap_strides, level_sizes)])
     responsible = torch.stack([torch.cat(f) for f in responsible_flag_list
                                ]).bool()
-    boxes, labels, num_gts = _pad_boxes(batch_gt_instances, device,
-                                        anchors.dtype)
+    boxes, labels, real = _pad_boxes(batch_gt_instances, device,
+                                     anchors.dtype)
     overlaps = head.assigner.iou_calculator(
         boxes, anchors[None].expand(num_imgs, -1, -1))
-    real = torch.arange(boxes.size(1), device=device)[None] < num_gts[:, None]
     overlaps = overlaps.masked_fill(~real[..., None], -1)
-    assigned = _assign_grid(head.assigner, overlaps, responsible, num_gts)
+    assigned = _assign_grid(head.assigner, overlaps, responsible, real)
 
     target_map = anchors.new_zeros(num_imgs, anchors.size(0),
                                    head.num_attrib)
