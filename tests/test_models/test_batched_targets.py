@@ -14,7 +14,8 @@ from mmdet_netaug.models.batched_targets import (batched_anchor_targets,
                                                  use_batched_targets)
 from mmdet_netaug.models.target_reuse import (TargetCache,
                                               reusable_target_methods)
-from conftest import build_model, cards_runner_config, load_config
+from conftest import (build_model, cards_runner_config, fake_batch,
+                      load_config)
 
 
 def _anchors(head, size, metas):
@@ -64,6 +65,17 @@ def hard_batch(size=224, num_classes=6):
              for _ in sets]
     metas[3] = dict(img_shape=(size - 40, size - 24), pad_shape=(size, size))
     return gts, metas
+
+
+def assert_same_losses_when_batched(model, images, samples):
+    """The model's losses before and after :func:`use_batched_targets`,
+    bit for bit."""
+    ref = model.loss(images, samples)
+    assert use_batched_targets(model.bbox_head)
+    new = model.loss(images, samples)
+    for key in ref:
+        for a, b in zip(ref[key], new[key]):
+            assert torch.equal(a, b)
 
 
 @pytest.fixture(scope='module')
@@ -133,16 +145,10 @@ def test_equal_to_mmdet_on_cards_batches_and_a_retinanet_head(
 
 def test_patched_head_trains_identically_and_survives_target_reuse(
         ssd_head):
-    from conftest import fake_batch
-    images, samples = fake_batch(batch=3, size=224, seed=1)
     head = copy.deepcopy(ssd_head)
     model = build_model('ssdlite_mbv2_w035_cards_224.py')
-    ref = model.loss(images, samples)
-    assert use_batched_targets(model.bbox_head)
-    new = model.loss(images, samples)
-    for key in ref:
-        for a, b in zip(ref[key], new[key]):
-            assert torch.equal(a, b)
+    images, samples = fake_batch(batch=3, size=224, seed=1)
+    assert_same_losses_when_batched(model, images, samples)
     # NetAug's target cache patches the same method for a step and must
     # give the batched one back afterwards
     patched = model.bbox_head.get_targets
@@ -272,7 +278,6 @@ def test_yolov3_grid_targets_equal_mmdets(yolo_head, change):
 
 def test_yolov3_grid_targets_on_cards_and_through_the_head(yolo_head,
                                                           cards_coco):
-    from conftest import fake_batch
     cfg = load_config('yolov3_mbv2_w035_cards_224.py')
     cfg.train_dataloader.dataset.dataset.data_root = str(cards_coco) + '/'
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
@@ -281,10 +286,5 @@ def test_yolov3_grid_targets_on_cards_and_through_the_head(yolo_head,
     samples = model.data_preprocessor(batch, True)['data_samples']
     gts, _, _ = unpack_gt_instances(samples)
     assert_same_grid_targets(yolo_head, gts)
-    images, samples = fake_batch(batch=3, size=224, seed=2)
-    ref = model.loss(images, samples)
-    assert use_batched_targets(model.bbox_head)
-    new = model.loss(images, samples)
-    for key in ref:
-        for a, b in zip(ref[key], new[key]):
-            assert torch.equal(a, b)
+    assert_same_losses_when_batched(model, *fake_batch(batch=3, size=224,
+                                                        seed=2))
