@@ -104,6 +104,33 @@ def prefetch_batches(cfg: Config, num: int, seed: int) -> List[dict]:
     return batches
 
 
+def add_step_arguments(parser, variant: str) -> None:
+    """The options of the scripts that time training steps of several
+    variants of both models on the same batches
+    (``tools/misc/channels_last_step.py``,
+    ``tools/analysis_tools/benchmark_batched_targets.py``): the two configs,
+    batch size, measured steps per ``variant`` and threads."""
+    parser.add_argument('configs', nargs='*', default=[
+        'configs/netaug_ssdlite_mbv2_cards_224.py',
+        'configs/ssdlite_mbv2_w035_cards_224.py'])
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--steps', type=int, default=13,
+                        help=f'measured steps per {variant}, after 3 warm-up')
+    parser.add_argument('--threads', type=int, default=1)
+
+
+def prepare_step_benchmark(parser, args):
+    """For :func:`add_step_arguments`' options: check that two configs were
+    given, set the threads, register mmdet's modules, and return both
+    configs (:func:`load_configs`) and ``steps + 3`` prefetched batches."""
+    if len(args.configs) != 2:
+        parser.error('give NETAUG_CONFIG PLAIN_CONFIG, or neither')
+    torch.set_num_threads(args.threads)
+    register_all_modules()
+    cfgs = load_configs(*args.configs, None, args.batch_size)
+    return cfgs, prefetch_batches(cfgs['netaug'], args.steps + 3, 0)
+
+
 def _sync(device: str) -> None:
     if device == 'cuda':
         torch.cuda.synchronize()

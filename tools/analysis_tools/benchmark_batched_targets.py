@@ -20,9 +20,9 @@ from torch.profiler import ProfilerActivity, profile
 
 from mmdet.models.dense_heads import YOLOV3Head
 from mmdet.models.utils import unpack_gt_instances
-from mmdet.utils import register_all_modules
-from mmdet_netaug.apis.benchmark import (ROLES, build_model, load_configs,
-                                         prefetch_batches, time_training)
+from mmdet_netaug.apis.benchmark import (ROLES, add_step_arguments,
+                                         build_model, prepare_step_benchmark,
+                                         time_training)
 from mmdet_netaug.models.batched_targets import use_batched_targets
 
 
@@ -77,21 +77,10 @@ def same_targets(a, b) -> bool:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('configs', nargs='*', default=[
-        'configs/netaug_ssdlite_mbv2_cards_224.py',
-        'configs/ssdlite_mbv2_w035_cards_224.py'])
-    parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--steps', type=int, default=13,
-                        help='measured steps per variant, after 3 warm-up')
-    parser.add_argument('--threads', type=int, default=1)
+    add_step_arguments(parser, 'variant')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     args = parser.parse_args()
-    if len(args.configs) != 2:
-        parser.error('give NETAUG_CONFIG PLAIN_CONFIG, or neither')
-    torch.set_num_threads(args.threads)
-    register_all_modules()
-    cfgs = load_configs(*args.configs, None, args.batch_size)
-    batches = prefetch_batches(cfgs['netaug'], args.steps + 3, 0)
+    cfgs, batches = prepare_step_benchmark(parser, args)
     for role in reversed(ROLES):  # plain first
         torch.manual_seed(0)
         mmdet = build_model(cfgs[role], role).to(args.device).train()
