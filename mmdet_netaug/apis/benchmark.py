@@ -3,6 +3,8 @@ its plain baseline on the same real batches: training step time (alternated
 steps), peak training memory (a child process per model: ``python -m
 mmdet_netaug.apis.benchmark SPEC``), and the inference parity of the
 exported tiny model; and the table that reports them."""
+import contextlib
+import os
 import os.path as osp
 import re
 import resource
@@ -303,7 +305,7 @@ def time_training(models: dict, optim_wrappers: dict, batches: List[dict],
                               roles[key], step, seed, width_aug)
             _sync(device)
             elapsed = time.perf_counter() - start
-            losses[key].append(float(loss))
+            losses[key].append(float(loss.detach()))
             if step >= warmup:
                 times[key].append(elapsed)
     medians = {key: _median(times[key]) for key in keys}
@@ -312,6 +314,34 @@ def time_training(models: dict, optim_wrappers: dict, batches: List[dict],
         step_times_s=times,
         losses=losses,
         step_time_ratio=_ratio(medians.get('netaug'), medians.get('plain')))
+
+
+@contextlib.contextmanager
+def deterministic_kernels(device: str):
+    """Within the block, deterministic kernels only
+    (``torch.use_deterministic_algorithms``, warning where an operator has
+    none; cuDNN deterministic, without benchmark mode); the previous
+    settings are restored after it. On CUDA, scatter-adds and atomics make
+    two runs of the same steps differ in the last bits otherwise, so a
+    comparison of losses there needs it. cuBLAS is deterministic only with
+    ``CUBLAS_WORKSPACE_CONFIG`` set before its first use (e.g. ':4096:8',
+    at the start of a script): on CUDA without it this raises."""
+    if device == 'cuda' and 'CUBLAS_WORKSPACE_CONFIG' not in os.environ:
+        raise RuntimeError(
+            'deterministic_kernels on CUDA: set CUBLAS_WORKSPACE_CONFIG '
+            "(e.g. ':4096:8') before the first CUDA call; cuBLAS is not "
+            'deterministic without it')
+    cudnn = torch.backends.cudnn
+    saved = (torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled(),
+             cudnn.deterministic, cudnn.benchmark)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    cudnn.deterministic, cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        cudnn.deterministic, cudnn.benchmark = saved[2], saved[3]
 
 
 def apply_cudnn_benchmark(netaug_cfg: Config, device: str) -> None:

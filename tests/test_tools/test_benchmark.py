@@ -112,3 +112,25 @@ def test_benchmark_samples_what_training_samples():
         assert benchmark.aug_widths(model, 7, step, True) == \
             hook.sample_widths_at(model, step, max_iters=100)
     assert len({benchmark.aug_widths(model, 7, s) for s in range(5)}) > 1
+
+
+def test_deterministic_kernels_restores_settings(monkeypatch):
+    """deterministic_kernels turns deterministic kernels on for its block
+    only, and on CUDA refuses to run without CUBLAS_WORKSPACE_CONFIG."""
+    from mmdet_netaug.apis.benchmark import deterministic_kernels
+    cudnn = torch.backends.cudnn
+    before = (torch.are_deterministic_algorithms_enabled(),
+              cudnn.deterministic, cudnn.benchmark)
+    monkeypatch.setattr(cudnn, 'benchmark', True)
+    with deterministic_kernels('cpu'):
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+        assert cudnn.deterministic and not cudnn.benchmark
+    assert cudnn.benchmark
+    assert (torch.are_deterministic_algorithms_enabled(),
+            cudnn.deterministic) == before[:2]
+    monkeypatch.delenv('CUBLAS_WORKSPACE_CONFIG', raising=False)
+    with pytest.raises(RuntimeError, match='CUBLAS_WORKSPACE_CONFIG'):
+        with deterministic_kernels('cuda'):
+            pass
+    assert not torch.are_deterministic_algorithms_enabled() or before[0]

@@ -3,8 +3,11 @@ per-image ones (SSD's ``get_anchors`` and ``get_targets``, YOLOv3's
 ``responsible_flags`` and ``get_targets``): operator calls and time of
 the target computation on one batch, then the training step time with
 each, on the same batches, steps alternated, for the plain tiny model and
-for NetAug. Checks on the way that both give the same targets and the
-same losses.
+for NetAug. Checks on the way that both give the same targets, and the
+same losses over as many steps as are timed: those run first, on copies
+of the models, with deterministic kernels (on CUDA, atomics make two runs
+of the same steps differ in the last bits otherwise); the timed steps run
+with the default kernels.
 
     python tools/analysis_tools/benchmark_batched_targets.py
         [NETAUG_CONFIG PLAIN_CONFIG] [--batch-size 8] [--steps 13]
@@ -12,6 +15,7 @@ same losses.
 """
 import argparse
 import copy
+import os
 import time
 
 import torch
@@ -21,7 +25,7 @@ from torch.profiler import ProfilerActivity, profile
 from mmdet.models.dense_heads import YOLOV3Head
 from mmdet.models.utils import unpack_gt_instances
 from mmdet_netaug.apis.benchmark import (ROLES, add_step_arguments,
-                                         build_model, prepare_step_benchmark,
+                                         build_model, deterministic_kernels, prepare_step_benchmark,
                                          time_training)
 from mmdet_netaug.models.batched_targets import use_batched_targets
 
@@ -80,6 +84,8 @@ def main():
     add_step_arguments(parser, 'variant')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     args = parser.parse_args()
+    if args.device == 'cuda':  # before cuBLAS starts: deterministic_kernels
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     cfgs, batches = prepare_step_benchmark(parser, args)
     for role in reversed(ROLES):  # plain first
         torch.manual_seed(0)
@@ -102,19 +108,28 @@ def main():
               f'{costs["batched"]["time_s"] * 1e3:.1f} ms (ratio '
               f'{costs["batched"]["time_s"] / costs["mmdet"]["time_s"]:.3f})'
               ', identical targets', flush=True)
+        steps = 3 + args.steps
+        copies = {key: copy.deepcopy(m) for key, m in models.items()}
+        with deterministic_kernels(args.device):
+            check = time_training(
+                copies, {key: build_optim_wrapper(m, cfgs[role].optim_wrapper)
+                         for key, m in copies.items()},
+                batches, 0, steps, args.device, 0, True,
+                roles={key: role for key in models})
+        del copies
+        same = check['losses']['mmdet'] == check['losses']['batched']
         wrappers = {key: build_optim_wrapper(m, cfgs[role].optim_wrapper)
                     for key, m in models.items()}
-        result = time_training(models, wrappers, batches, 3, args.steps,
-                               args.device, 0, True,
-                               roles={key: role for key in models})
-        same = result['losses']['mmdet'] == result['losses']['batched']
-        medians = result['step_time_s']
+        medians = time_training(models, wrappers, batches, 3, args.steps,
+                                args.device, 0, True,
+                                roles={key: role for key in models}
+                                )['step_time_s']
         print(f'{role}: training step (median of {args.steps}): mmdet '
               f'{medians["mmdet"] * 1e3:.0f} ms, batched '
               f'{medians["batched"] * 1e3:.0f} ms, ratio '
-              f'{medians["batched"] / medians["mmdet"]:.3f}; losses of the '
-              f'{args.steps + 3} steps {"identical" if same else "DIFFER"}',
-              flush=True)
+              f'{medians["batched"] / medians["mmdet"]:.3f}; losses of '
+              f'{steps} steps with deterministic kernels '
+              f'{"identical" if same else "DIFFER"}', flush=True)
 
 
 if __name__ == '__main__':

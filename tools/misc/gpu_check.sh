@@ -176,7 +176,7 @@ if [[ $parts == *" targets "* ]]; then
   done
   grep -E "targets, batch|training step|differ|Error" \
     "$out/batched_targets.log"
-  identical=$(grep -c 'losses of the .* identical' "$out/batched_targets.log")
+  identical=$(grep -c 'losses of .* identical' "$out/batched_targets.log")
   if [ "$identical" = 4 ]; then  # plain and NetAug, SSDLite and YOLOv3
     batched=(--cfg-options batched_targets=True)
   fi
