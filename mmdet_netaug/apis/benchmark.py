@@ -4,6 +4,7 @@ steps), peak training memory (a child process per model: ``python -m
 mmdet_netaug.apis.benchmark SPEC``), and the inference parity of the
 exported tiny model; and the table that reports them."""
 import contextlib
+import logging
 import os
 import os.path as osp
 import re
@@ -17,6 +18,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from mmengine.config import Config
 from mmengine.fileio import load
+from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner, set_random_seed
 
@@ -57,14 +59,27 @@ def build_model(cfg: Config, role: str, checkpoint: Optional[str] = None
     if role == 'netaug':
         model = build_netaug_model(cfg, checkpoint, with_teacher=True)
         if checkpoint is None:
-            model.init_weights()
+            _init_weights_quietly(model)
     else:
         model = MODELS.build(cfg.model)
         if isinstance(model, NetAugDetector):
             raise TypeError('the plain config builds a NetAugDetector: pass '
                             'the plain baseline config second')
-        model.init_weights()
+        _init_weights_quietly(model)
     return model
+
+
+def _init_weights_quietly(model: torch.nn.Module) -> None:
+    """``init_weights`` without the line per parameter that mmengine logs
+    at INFO where no runner's log file takes them (a few hundred per
+    model, which buried the benchmarks' results in their logs)."""
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
 
 
 def aug_widths(model: NetAugDetector, seed: int, step: int,
