@@ -32,6 +32,9 @@ class NetAugBackbone(BaseModule):
         diversity_factor (int, optional): The paper's ``s`` (augmented
             widths evenly spaced above the tiny one).
         divisor (int): Augmented widths are multiples of it. Default: 8.
+        expand_from_input (bool): Hidden channels also scale with the
+            sampled width of their input, as in the NetAug authors' code
+            (see :class:`WidthSpace`). Default: False.
         init_cfg (dict, optional): Initialisation config of the wrapper.
 
     Example:
@@ -49,6 +52,7 @@ class NetAugBackbone(BaseModule):
                  augment_factor: Optional[float] = None,
                  diversity_factor: Optional[int] = None,
                  divisor: int = 8,
+                 expand_from_input: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not isinstance(backbone, dict) or 'type' not in backbone:
@@ -57,7 +61,7 @@ class NetAugBackbone(BaseModule):
                              f'got {backbone!r}')
         self.width_space = WidthSpace(width_choices, expand_choices,
                                       augment_factor, diversity_factor,
-                                      divisor)
+                                      divisor, expand_from_input)
         self.backbone_cfg = dict(backbone)
         self.backbone: nn.Module = MODELS.build(backbone)
 

@@ -34,17 +34,69 @@ class Supernet:
     def __init__(self, model: nn.Module, graph: ChannelGraph,
                  space: WidthSpace) -> None:
         self.model, self.graph, self.space = model, graph, space
+        #: With ``space.expand_from_input``: the inner groups whose width
+        #: follows their input's, each with the groups (none of them inner)
+        #: its one producing convolution reads.
+        self.expand_inputs: Dict[int, Tuple[int, ...]] = (
+            self._expand_inputs() if space.expand_from_input else {})
         #: Allowed widths of each group, tiny first.
-        self.choices: List[List[int]] = [
-            space.widths(g.base_width, g.inner, g.fixed, g.multiple_of)
-            for g in graph.groups
-        ]
+        self.choices: List[List[int]] = self._choices()
         self._index_cache: Dict[tuple, torch.Tensor] = {}
         self.layers: Dict[str, Tuple[nn.Module, LayerChannels]] = {}
         self._convert()
         self.widths: Widths = self.tiny_widths()
 
     # -- structure --------------------------------------------------------
+    def _expand_inputs(self) -> Dict[int, Tuple[int, ...]]:
+        producers: Dict[int, List[Tuple[int, ...]]] = {}
+        for name, layer in self.graph.layers.items():
+            if (isinstance(self.model.get_submodule(name), nn.Conv2d)
+                    and not layer.depthwise):
+                for g in layer.outputs:
+                    producers.setdefault(g, []).append(layer.inputs)
+        groups = self.graph.groups
+        inputs = {}
+        for group in groups:
+            found = producers.get(group.index, [])
+            # One producer that reads channels between blocks, as an
+            # inverted residual's expand conv reads the block's input. Hidden
+            # channels made from other hidden channels (a chain of convs
+            # inside one block, as in YOLOv3's detection blocks) keep the
+            # plain expand choices: following their input would compound
+            # the expansions along the chain.
+            if (group.inner and len(found) == 1
+                    and not any(groups[i].inner for i in found[0])):
+                inputs[group.index] = found[0]
+        return inputs
+
+    def _hidden_width(self, g: int, expand: float,
+                      input_widths: Sequence[int]) -> int:
+        """Width of the inner group ``g`` (in :attr:`expand_inputs`) at an
+        expand choice, given the widths of its inputs."""
+        group = self.graph.groups[g]
+        base_span = sum(self.graph.groups[i].base_width
+                        for i in self.expand_inputs[g])
+        multiplier = expand * sum(input_widths) / base_span
+        if multiplier == 1.0:
+            return group.base_width
+        return self.space.scale(group.base_width, multiplier,
+                                group.multiple_of)
+
+    def _choices(self) -> List[List[int]]:
+        choices = [
+            self.space.widths(g.base_width, g.inner, g.fixed, g.multiple_of)
+            for g in self.graph.groups
+        ]
+        for g, inputs in self.expand_inputs.items():
+            combos = [()]
+            for i in inputs:
+                combos = [c + (w, ) for c in combos for w in choices[i]]
+            widths = {self._hidden_width(g, e, c)
+                      for e in self.space.expand_choices for c in combos}
+            base = self.graph.groups[g].base_width
+            choices[g] = [base] + sorted(widths - {base})
+        return choices
+
     def _span(self, groups: Sequence[int], widths: Sequence[int]) -> int:
         return sum(widths[g] for g in groups)
 
@@ -142,8 +194,16 @@ class Supernet:
         """
         widths = []
         for group, allowed in zip(self.graph.groups, self.choices):
+            if group.index in self.expand_inputs:
+                widths.append(allowed[0])  # set below, from its inputs
+                continue
             active = augment_expand if group.inner else augment_width
             widths.append(rng.choice(allowed) if active else allowed[0])
+        for g, inputs in self.expand_inputs.items():
+            expand = (rng.choice(self.space.expand_choices)
+                      if augment_expand else 1.0)
+            widths[g] = self._hidden_width(g, expand,
+                                           [widths[i] for i in inputs])
         return tuple(widths)
 
     # -- importance sorting -----------------------------------------------

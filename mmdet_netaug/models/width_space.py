@@ -5,7 +5,8 @@ the hook and the tests all read them from a :class:`WidthSpace`.
 """
 from typing import List, Optional, Sequence
 
-#: The NetAug authors' defaults.
+#: The NetAug authors' multipliers (their code applies the expand choices to
+#: the sampled input width: ``WidthSpace(expand_from_input=True)``).
 DEFAULT_WIDTH_CHOICES = (1.0, 1.8, 2.6)
 DEFAULT_EXPAND_CHOICES = (1.0, 1.6, 2.2, 2.8)
 
@@ -62,6 +63,14 @@ class WidthSpace:
         diversity_factor (int, optional): The paper's ``s``.
         divisor (int): Augmented widths are rounded to multiples of this.
             Default: 8.
+        expand_from_input (bool): Hidden channels scale with the sampled
+            width of the layer that feeds them as well: hidden = base
+            hidden x expand choice x (sampled input width / base input
+            width), as the NetAug authors' MobileNetV2 computes a block's
+            hidden width from its active input width. Hidden channels made
+            from other hidden channels (a chain inside one block) keep the
+            plain expand choices. Default: False (hidden = base hidden x
+            expand choice, whatever the input).
     """
 
     def __init__(self,
@@ -69,7 +78,8 @@ class WidthSpace:
                  expand_choices: Sequence[float] = DEFAULT_EXPAND_CHOICES,
                  augment_factor: Optional[float] = None,
                  diversity_factor: Optional[int] = None,
-                 divisor: int = 8) -> None:
+                 divisor: int = 8,
+                 expand_from_input: bool = False) -> None:
         if (augment_factor is None) != (diversity_factor is None):
             raise ValueError('NetAug options augment_factor (r) and '
                              'diversity_factor (s) go together; got only one')
@@ -88,18 +98,30 @@ class WidthSpace:
             raise ValueError('NetAug option divisor: expected an integer >= '
                              f'1, got {divisor!r}')
         self.divisor = int(divisor)
+        if not isinstance(expand_from_input, bool):
+            raise ValueError('NetAug option expand_from_input: expected '
+                             f'True or False, got {expand_from_input!r}')
+        self.expand_from_input = expand_from_input
+
+    def scale(self, base_width: int, multiplier: float,
+              multiple_of: int = 1) -> int:
+        """``base_width * multiplier`` rounded to the divisor (times
+        ``multiple_of``), never below the base, a multiple of
+        ``multiple_of``."""
+        step = self.divisor * multiple_of
+        w = max(int(base_width * multiplier / step + 0.5) * step, base_width)
+        if w % multiple_of:
+            w += multiple_of - w % multiple_of
+        return w
 
     def widths(self, base_width: int, inner: bool, fixed: bool = False,
                multiple_of: int = 1) -> List[int]:
         """Allowed widths of a group, the base (tiny) width first."""
         if fixed:
             return [base_width]
-        step = self.divisor * multiple_of
         widths = [base_width]
         for m in (self.expand_choices if inner else self.width_choices)[1:]:
-            w = max(int(base_width * m / step + 0.5) * step, base_width)
-            if w % multiple_of:
-                w += multiple_of - w % multiple_of
+            w = self.scale(base_width, m, multiple_of)
             if w > widths[-1]:
                 widths.append(w)
         return widths
@@ -107,4 +129,5 @@ class WidthSpace:
     def __repr__(self) -> str:
         return (f'WidthSpace(width_choices={self.width_choices}, '
                 f'expand_choices={self.expand_choices}, '
-                f'divisor={self.divisor})')
+                f'divisor={self.divisor}, '
+                f'expand_from_input={self.expand_from_input})')

@@ -116,13 +116,64 @@ def test_width_space_options_are_checked():
                           (dict(expand_choices=[1.0, 0.5]), 'expand_choices'),
                           (dict(augment_factor=0.5, diversity_factor=2),
                            'augment_factor'),
-                          (dict(augment_factor=2), 'diversity_factor')]:
+                          (dict(augment_factor=2), 'diversity_factor'),
+                          (dict(expand_from_input='yes'),
+                           'expand_from_input')]:
         with pytest.raises(ValueError, match=field):
             WidthSpace(**kwargs)
     space = WidthSpace([1.0, 1.8, 2.6])
     assert space.widths(32, inner=False) == [32, 56, 80]
     assert space.widths(96, inner=True) == [96, 152, 208, 272]
     assert space.widths(10, inner=False, fixed=True) == [10]
+
+
+def test_expand_from_input_scales_hidden_channels_with_their_input():
+    """expand_from_input: a block's hidden width is its base width times
+    an expand choice times its input's sampled width over the input's base
+    width, as in the NetAug authors' MobileNetV2; the tiny model and the
+    hidden widths at the base input width stay as without it."""
+    import random
+    from conftest import fake_batch
+    plain = build_model().supernet
+    model = build_model(**{'model.detector.backbone.expand_from_input': True})
+    net, graph = model.supernet, model.supernet.graph
+    assert plain.expand_inputs == {}
+    assert net.tiny_widths() == plain.tiny_widths()
+    prefix = 'backbone.backbone.layer3.1.'
+    hidden = graph.layers[prefix + 'expand_conv.conv'].outputs[0]
+    assert net.expand_inputs[hidden] == graph.layers[
+        prefix + 'expand_conv.conv'].inputs
+    assert set(net.expand_inputs) == {
+        g.index for g in graph.groups if g.inner}  # MobileNetV2: all of them
+    space = net.space
+    rng, wider = random.Random(0), False
+    for step in range(30):
+        widths = net.sample(rng, augment_width=step % 3 != 0)
+        for g, inputs in net.expand_inputs.items():
+            base = graph.groups[g].base_width
+            ratio = (sum(widths[i] for i in inputs)
+                     / sum(graph.groups[i].base_width for i in inputs))
+            if ratio == 1:  # the input at its base width: as without it
+                assert widths[g] in plain.choices[g]
+            assert widths[g] in net.choices[g]
+            assert widths[g] in {base} | {
+                space.scale(base, e * ratio) for e in space.expand_choices}
+            wider |= widths[g] > plain.choices[g][-1]
+    assert wider  # wider inputs widen the hidden channels beyond 2.8x
+    images, samples = fake_batch(size=160)
+    net.set_widths(widths)  # a sampled one trains
+    loss, _ = model.parse_losses(model.detector.loss(images, samples))
+    loss.backward()
+    assert torch.isfinite(loss)
+    model.eval()
+    net.set_widths(net.largest_widths())
+    largest = model.detector._forward(images)
+    net.sort_channels()  # the largest sub-network computes the same
+    for a, b in zip(largest[0], model.detector._forward(images)[0]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    net.set_tiny()
+    assert [o.shape for o in largest[0]] == [
+        o.shape for o in model.detector._forward(images)[0]]
 
 
 def test_backbone_wrapper_rejects_bad_fields():
@@ -219,3 +270,21 @@ def test_the_layers_the_readme_lists_as_refused_are_named(make, message):
                           nn.Conv2d(8, 8, 1), make(), nn.Conv2d(8, 4, 1))
     with pytest.raises(UnsupportedModelError, match=message):
         _trace(model)
+
+
+def test_expand_from_input_does_not_compound_along_hidden_chains():
+    """YOLOv3's detection blocks chain hidden channels: only those read
+    from channels between blocks follow their input; the supernet stays
+    within a small factor of the uncoupled one (compounded, it grew from
+    3.2 million to 500 million parameters)."""
+    name = 'netaug_yolov3_mbv2_cards_224.py'
+    plain = build_model(name)
+    model = build_model(name, **{
+        'model.detector.backbone.expand_from_input': True})
+    groups = model.supernet.graph.groups
+    coupled = model.supernet.expand_inputs
+    assert 0 < len(coupled) < sum(g.inner for g in groups)
+    assert not any(groups[i].inner for inputs in coupled.values()
+                   for i in inputs)
+    size = [sum(p.numel() for p in m.parameters()) for m in (plain, model)]
+    assert size[0] < size[1] < 3 * size[0]
