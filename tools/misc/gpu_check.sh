@@ -11,8 +11,10 @@
 #      x0.35, cards 320x320, batch 24: operator calls and time of mmdet's
 #      per-image anchor targets against the batched ones
 #      (batched_targets=True), the training step with each, and whether
-#      targets and losses are identical on CUDA; where all four runs' are,
-#      the evidence part runs with batched_targets=True;
+#      targets and losses are identical on CUDA (the losses compared with
+#      deterministic kernels: the default ones differ in the last bits
+#      from run to run); where all four runs' are, the evidence part runs
+#      with batched_targets=True;
 #   2. then two short NetAug trainings at once through tools/train.py (the
 #      hook's width augmentation and its stop, two backward passes,
 #      validation with CUDA NMS): float32 and --amp (float16 with dynamic
