@@ -340,8 +340,11 @@ def deterministic_kernels(device: str):
     two runs of the same steps differ in the last bits otherwise, so a
     comparison of losses there needs it. cuBLAS is deterministic only with
     ``CUBLAS_WORKSPACE_CONFIG`` set before its first use (e.g. ':4096:8',
-    at the start of a script): on CUDA without it this raises."""
-    if device == 'cuda' and 'CUBLAS_WORKSPACE_CONFIG' not in os.environ:
+    at the start of a script; it then holds for the whole process): on
+    CUDA without it this raises. Set after cuBLAS started, it has no
+    effect, which this cannot detect."""
+    if (str(device).startswith('cuda')
+            and 'CUBLAS_WORKSPACE_CONFIG' not in os.environ):
         raise RuntimeError(
             'deterministic_kernels on CUDA: set CUBLAS_WORKSPACE_CONFIG '
             "(e.g. ':4096:8') before the first CUDA call; cuBLAS is not "

@@ -88,11 +88,11 @@ class Supernet:
             for g in self.graph.groups
         ]
         for g, inputs in self.expand_inputs.items():
-            combos = [()]
+            spans = {0}  # the input widths' possible sums
             for i in inputs:
-                combos = [c + (w, ) for c in combos for w in choices[i]]
-            widths = {self._hidden_width(g, e, c)
-                      for e in self.space.expand_choices for c in combos}
+                spans = {s + w for s in spans for w in choices[i]}
+            widths = {self._hidden_width(g, e, (span, ))
+                      for e in self.space.expand_choices for span in spans}
             base = self.graph.groups[g].base_width
             choices[g] = [base] + sorted(widths - {base})
         return choices
@@ -158,6 +158,10 @@ class Supernet:
             raise ValueError(f'expected {len(self.choices)} group widths, '
                              f'got {len(widths)}')
         for g, (w, allowed) in enumerate(zip(widths, self.choices)):
+            if g in self.expand_inputs:  # follows its inputs' widths
+                allowed = sorted({self._hidden_width(
+                    g, e, [widths[i] for i in self.expand_inputs[g]])
+                    for e in self.space.expand_choices})
             if w not in allowed:
                 raise ValueError(f'group {g} ({self.graph.groups[g].name}): '
                                  f'width {w} is not one of {allowed}')

@@ -171,9 +171,23 @@ def test_expand_from_input_scales_hidden_channels_with_their_input():
     net.sort_channels()  # the largest sub-network computes the same
     for a, b in zip(largest[0], model.detector._forward(images)[0]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    # the tiny model exports as a plain one with the same outputs
     net.set_tiny()
-    assert [o.shape for o in largest[0]] == [
-        o.shape for o in model.detector._forward(images)[0]]
+    tiny = model.detector._forward(images)
+    for a, b in zip(tiny[0], net.export()._forward(images)[0]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # a hidden width its inputs' widths cannot give is refused
+    g, inputs = next(iter(net.expand_inputs.items()))
+    impossible = list(net.tiny_widths())
+    impossible[g] = net.choices[g][-1]  # inputs at their tiny widths
+    with pytest.raises(ValueError, match=graph.groups[g].name):
+        net.set_widths(impossible)
+    # a checkpoint of the default supernet does not fit this one
+    from mmdet_netaug.models.checkpoint_fit import (CheckpointMismatchError,
+                                                    check_checkpoint_fits)
+    with pytest.raises(CheckpointMismatchError, match='other shapes'):
+        check_checkpoint_fits(model, build_model().state_dict(), 'default',
+                              resume=True)
 
 
 def test_backbone_wrapper_rejects_bad_fields():
@@ -288,3 +302,15 @@ def test_expand_from_input_does_not_compound_along_hidden_chains():
                    for i in inputs)
     size = [sum(p.numel() for p in m.parameters()) for m in (plain, model)]
     assert size[0] < size[1] < 3 * size[0]
+    # hidden channels read from a concatenation follow their inputs' sum
+    import random
+    from conftest import fake_batch
+    net = model.supernet
+    assert any(len(inputs) > 1 for inputs in coupled.values())
+    images, _ = fake_batch(size=160)
+    model.eval()
+    rng = random.Random(0)
+    for widths in [net.sample(rng) for _ in range(3)] + [
+            net.largest_widths()]:
+        net.set_widths(widths)
+        model.detector._forward(images)

@@ -129,8 +129,14 @@ def test_deterministic_kernels_restores_settings(monkeypatch):
     assert cudnn.benchmark
     assert (torch.are_deterministic_algorithms_enabled(),
             cudnn.deterministic) == before[:2]
+    with pytest.raises(KeyError):  # restored when the block raises too
+        with deterministic_kernels('cpu'):
+            raise KeyError
+    assert cudnn.benchmark and not cudnn.deterministic
+    assert torch.are_deterministic_algorithms_enabled() == before[0]
+    assert not torch.is_deterministic_algorithms_warn_only_enabled()
     monkeypatch.delenv('CUBLAS_WORKSPACE_CONFIG', raising=False)
-    with pytest.raises(RuntimeError, match='CUBLAS_WORKSPACE_CONFIG'):
-        with deterministic_kernels('cuda'):
-            pass
-    assert not torch.are_deterministic_algorithms_enabled() or before[0]
+    for device in ('cuda', 'cuda:0'):
+        with pytest.raises(RuntimeError, match='CUBLAS_WORKSPACE_CONFIG'):
+            with deterministic_kernels(device):
+                pass

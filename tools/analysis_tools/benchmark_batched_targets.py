@@ -7,7 +7,9 @@ for NetAug. Checks on the way that both give the same targets, and the
 same losses over as many steps as are timed: those run first, on copies
 of the models, with deterministic kernels (on CUDA, atomics make two runs
 of the same steps differ in the last bits otherwise); the timed steps run
-with the default kernels.
+with the default kernels (on CUDA with the cuBLAS workspace setting the
+check needs, ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` unless set, which holds
+for the whole process).
 
     python tools/analysis_tools/benchmark_batched_targets.py
         [NETAUG_CONFIG PLAIN_CONFIG] [--batch-size 8] [--steps 13]
@@ -24,9 +26,9 @@ from torch.profiler import ProfilerActivity, profile
 
 from mmdet.models.dense_heads import YOLOV3Head
 from mmdet.models.utils import unpack_gt_instances
-from mmdet_netaug.apis.benchmark import (ROLES, add_step_arguments,
-                                         build_model, deterministic_kernels, prepare_step_benchmark,
-                                         time_training)
+from mmdet_netaug.apis.benchmark import (
+    ROLES, add_step_arguments, build_model, deterministic_kernels,
+    prepare_step_benchmark, time_training)
 from mmdet_netaug.models.batched_targets import use_batched_targets
 
 
