@@ -69,14 +69,13 @@ class Supernet:
                 inputs[group.index] = found[0]
         return inputs
 
-    def _hidden_width(self, g: int, expand: float,
-                      input_widths: Sequence[int]) -> int:
+    def _hidden_width(self, g: int, expand: float, input_span: int) -> int:
         """Width of the inner group ``g`` (in :attr:`expand_inputs`) at an
-        expand choice, given the widths of its inputs."""
+        expand choice, given the summed width of its inputs."""
         group = self.graph.groups[g]
         base_span = sum(self.graph.groups[i].base_width
                         for i in self.expand_inputs[g])
-        multiplier = expand * sum(input_widths) / base_span
+        multiplier = expand * input_span / base_span
         if multiplier == 1.0:
             return group.base_width
         return self.space.scale(group.base_width, multiplier,
@@ -91,7 +90,7 @@ class Supernet:
             spans = {0}  # the input widths' possible sums
             for i in inputs:
                 spans = {s + w for s in spans for w in choices[i]}
-            widths = {self._hidden_width(g, e, (span, ))
+            widths = {self._hidden_width(g, e, span)
                       for e in self.space.expand_choices for span in spans}
             base = self.graph.groups[g].base_width
             choices[g] = [base] + sorted(widths - {base})
@@ -159,9 +158,9 @@ class Supernet:
                              f'got {len(widths)}')
         for g, (w, allowed) in enumerate(zip(widths, self.choices)):
             if g in self.expand_inputs:  # follows its inputs' widths
-                allowed = sorted({self._hidden_width(
-                    g, e, [widths[i] for i in self.expand_inputs[g]])
-                    for e in self.space.expand_choices})
+                span = self._span(self.expand_inputs[g], widths)
+                allowed = sorted({self._hidden_width(g, e, span)
+                                  for e in self.space.expand_choices})
             if w not in allowed:
                 raise ValueError(f'group {g} ({self.graph.groups[g].name}): '
                                  f'width {w} is not one of {allowed}')
@@ -207,7 +206,7 @@ class Supernet:
             expand = (rng.choice(self.space.expand_choices)
                       if augment_expand else 1.0)
             widths[g] = self._hidden_width(g, expand,
-                                           [widths[i] for i in inputs])
+                                           self._span(inputs, widths))
         return tuple(widths)
 
     # -- importance sorting -----------------------------------------------
