@@ -71,12 +71,14 @@ class LayerChannels:
 
     ``inputs`` and ``outputs`` are tuples of group indices, one per segment
     (several for a concatenated input). A norm layer has ``inputs ==
-    outputs``; so does a depthwise convolution.
+    outputs``; so does a depthwise convolution. ``produces`` marks a
+    convolution that writes new channels (any but a depthwise one).
     """
     name: str
     inputs: Tuple[int, ...]
     outputs: Tuple[int, ...]
     depthwise: bool = False
+    produces: bool = False
 
 
 @dataclass
@@ -122,10 +124,10 @@ class ChannelGraph:
             for h in hooks:
                 h.remove()
         tracer.fix_tensors(tree_flatten(outputs)[0])
-        return cls._build(model, tracer)
+        return cls._build(tracer)
 
     @classmethod
-    def _build(cls, model, tracer: ChannelTracer) -> 'ChannelGraph':
+    def _build(cls, tracer: ChannelTracer) -> 'ChannelGraph':
         find = tracer.sets.find
         roots: Dict[int, int] = {}  # root source -> group index
         groups: List[ChannelGroup] = []
@@ -153,16 +155,13 @@ class ChannelGraph:
             return tuple(roots[find(s)] for s in tracer.expand(desc))
 
         layers: Dict[str, LayerChannels] = {}
-        producers = defaultdict(int)
         for module in tracer.call_order:
             name = tracer.names[module]
             inputs = to_groups(tracer.layer_inputs[module])
             if isinstance(module, nn.Conv2d) and module not in (
                     tracer.depthwise):
                 outputs = to_groups((tracer.conv_source[module], ))
-                for g in outputs:
-                    producers[g] += 1
-                layer = LayerChannels(name, inputs, outputs)
+                layer = LayerChannels(name, inputs, outputs, produces=True)
             else:
                 layer = LayerChannels(name, inputs, inputs,
                                       depthwise=module in tracer.depthwise)
@@ -179,11 +178,21 @@ class ChannelGraph:
         for group in groups:
             if group.index not in read:
                 group.fixed = True
-        cls._classify(model, tracer, groups, roots, producers)
-        return cls(groups, layers)
+        graph = cls(groups, layers)
+        graph._classify(tracer, roots)
+        return graph
 
-    @staticmethod
-    def _classify(model, tracer, groups, roots, producers) -> None:
+    def producers(self) -> Dict[int, List[LayerChannels]]:
+        """The convolutions that write each group's channels, by group
+        index (groups no convolution writes, like the input, are absent)."""
+        found: Dict[int, List[LayerChannels]] = defaultdict(list)
+        for layer in self.layers.values():
+            if layer.produces:
+                for g in layer.outputs:
+                    found[g].append(layer)
+        return dict(found)
+
+    def _classify(self, tracer, roots) -> None:
         """Mark inner groups: channels that never cross a block's boundary.
 
         A block is a module holding two or more convolutions (an inverted
@@ -199,9 +208,10 @@ class ChannelGraph:
             if convs >= 2:
                 boundary.update(roots[find(s)]
                                 for s in tracer.expand(sources))
-        for group in groups:
+        producers = self.producers()
+        for group in self.groups:
             group.inner = not group.fixed and group.index not in boundary
-            if not group.inner or producers[group.index] != 1:
+            if not group.inner or len(producers.get(group.index, ())) != 1:
                 group.sortable = False
 
     def describe(self) -> str:

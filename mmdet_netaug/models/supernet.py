@@ -48,26 +48,19 @@ class Supernet:
 
     # -- structure --------------------------------------------------------
     def _expand_inputs(self) -> Dict[int, Tuple[int, ...]]:
-        producers: Dict[int, List[Tuple[int, ...]]] = {}
-        for name, layer in self.graph.layers.items():
-            if (isinstance(self.model.get_submodule(name), nn.Conv2d)
-                    and not layer.depthwise):
-                for g in layer.outputs:
-                    producers.setdefault(g, []).append(layer.inputs)
         groups = self.graph.groups
         inputs = {}
-        for group in groups:
-            found = producers.get(group.index, [])
+        for g, found in self.graph.producers().items():
             # One producer that reads channels between blocks, as an
             # inverted residual's expand conv reads the block's input. Hidden
             # channels made from other hidden channels (a chain of convs
             # inside one block, as in YOLOv3's detection blocks) keep the
             # plain expand choices: following their input would compound
             # the expansions along the chain.
-            if (group.inner and len(found) == 1
-                    and not any(groups[i].inner for i in found[0])):
-                inputs[group.index] = found[0]
-        return inputs
+            if (groups[g].inner and len(found) == 1
+                    and not any(groups[i].inner for i in found[0].inputs)):
+                inputs[g] = found[0].inputs
+        return dict(sorted(inputs.items()))
 
     def _hidden_width(self, g: int, expand: float, input_span: int) -> int:
         """Width of the inner group ``g`` (in :attr:`expand_inputs`) at an
@@ -232,7 +225,7 @@ class Supernet:
             g = group.index
             consumers, followers = [], []
             for module, layer in self.layers.values():
-                if isinstance(module, nn.Conv2d) and not layer.depthwise:
+                if layer.produces:
                     if g in layer.inputs:
                         consumers.append(module)
                     if layer.outputs == (g, ):

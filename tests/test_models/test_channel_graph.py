@@ -34,6 +34,15 @@ def test_ssdlite_groups_follow_mobilenetv2_structure():
     dw = layers[prefix + 'layer3.1.depthwise_conv.conv']
     assert dw.depthwise and dw.inputs == dw.outputs == (hidden, )
     assert not graph.groups[block0[0]].inner
+    # Its one producer is the expand conv (the depthwise conv only passes
+    # them on); every block of a residual stage writes the stage's group.
+    producers = graph.producers()
+    assert [p.name for p in producers[hidden]] == [
+        prefix + 'layer3.1.expand_conv.conv']
+    assert not dw.produces and layers[prefix + 'layer3.1.expand_conv.conv'].produces
+    assert {p.name for p in producers[block0[0]]} >= {
+        prefix + 'layer3.0.linear_conv.conv',
+        prefix + 'layer3.1.linear_conv.conv'}
     # Backbone outputs feed the neck and the head: one group across them.
     out = _group_of(graph, prefix + 'conv2.conv')
     assert layers['bbox_head.cls_convs.1.0.conv'].inputs == out
