@@ -39,7 +39,8 @@ def test_ssdlite_groups_follow_mobilenetv2_structure():
     producers = graph.producers()
     assert [p.name for p in producers[hidden]] == [
         prefix + 'layer3.1.expand_conv.conv']
-    assert not dw.produces and layers[prefix + 'layer3.1.expand_conv.conv'].produces
+    assert layers[prefix + 'layer3.1.expand_conv.conv'].produces
+    assert not dw.produces
     assert {p.name for p in producers[block0[0]]} >= {
         prefix + 'layer3.0.linear_conv.conv',
         prefix + 'layer3.1.linear_conv.conv'}
