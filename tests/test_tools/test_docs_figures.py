@@ -11,35 +11,55 @@ import pytest
 
 from conftest import REPO
 
-# (markdown file, a line the table is next to (before or after it),
-#  results JSON, {row label: (pair index, 'netaug' | 'plain' | 'difference')})
-PAIRED = {'NetAug (tiny model)': (0, 'netaug'), 'plain baseline': (0, 'plain'),
-          'NetAug − plain, paired': (0, 'difference')}
+EVIDENCE = 'docs/evidence/'
+
+
+def arms(results, netaug, plain, difference, pair=0):
+    """Row labels of one pair's table: {label: (results, pair, role)}."""
+    return {netaug: (results, pair, 'netaug'), plain: (results, pair, 'plain'),
+            difference: (results, pair, 'difference')}
+
+
+SSDLITE = EVIDENCE + 'ssdlite_cards224_cpu.json'
+YOLOV3 = EVIDENCE + 'yolov3_cards224_cpu.json'
+WALLTIME = EVIDENCE + 'walltime_cards224_cpu.json'  # 72 epochs, equal cost
+KD = EVIDENCE + 'kd_cards224_cpu.json'  # NetAug + KD / KD, NetAug + KD /
+#                           NetAug, KD / plain, NetAug / plain (pairs 0-3)
+README_ROWS = ('NetAug (tiny model)', 'plain baseline',
+               'NetAug − plain, paired')
+
+# (markdown file, a line the table is next to (before or after it) or in,
+#  {row label: (results JSON, pair index, 'netaug'|'plain'|'difference')})
 TABLES = [
+    ('README.md', '`tests/test_tools/test_docs_figures.py`):', {
+        'SSDLite x0.35, NetAug − plain, 30 epochs':
+            (SSDLITE, 0, 'difference'),
+        'YOLOv3 x0.35, NetAug − plain, 30 epochs': (YOLOV3, 0, 'difference'),
+        'SSDLite x0.35, NetAug − plain, 72 epochs':
+            (WALLTIME, 0, 'difference'),
+        'SSDLite x0.35, NetAug at 30 epochs − plain at 72 (equal wall time)':
+            (WALLTIME, 1, 'difference'),
+        'SSDLite x0.35, NetAug + KD − KD, 30 epochs': (KD, 0, 'difference'),
+        'SSDLite x0.35, NetAug + KD − NetAug, 30 epochs':
+            (KD, 1, 'difference')}),
     ('README.md', '](docs/evidence/ssdlite_cards224_cpu.png)',
-     'docs/evidence/ssdlite_cards224_cpu.json', PAIRED),
+     arms(SSDLITE, *README_ROWS)),
     ('README.md', '](docs/evidence/yolov3_cards224_cpu.png)',
-     'docs/evidence/yolov3_cards224_cpu.json', PAIRED),
+     arms(YOLOV3, *README_ROWS)),
     ('docs/benchmarks.md', '](evidence/ssdlite_cards224_cpu.png)',
-     'docs/evidence/ssdlite_cards224_cpu.json',
-     {'NetAug': (0, 'netaug'), 'plain': (0, 'plain'),
-      '**NetAug − plain**, paired': (0, 'difference')}),
+     arms(SSDLITE, 'NetAug', 'plain', '**NetAug − plain**, paired')),
     ('docs/benchmarks.md',
      'Results, report and curves: `docs/evidence/walltime_cards224_cpu',
-     'docs/evidence/walltime_cards224_cpu.json',
-     {'NetAug (tiny model)': (0, 'netaug'), 'plain': (0, 'plain'),
-      'NetAug − plain, paired': (0, 'difference')}),
-    # the distillation arms at 5 seeds: kd_cards224_cpu.json's pairs are
-    # NetAug + KD / KD, NetAug + KD / NetAug, KD / plain, NetAug / plain
-    ('docs/benchmarks.md', '| paired difference, seeds 0-4 |',
-     'docs/evidence/kd_cards224_cpu.json',
-     {'NetAug + KD − KD': (0, 'difference'),
-      'NetAug + KD − NetAug': (1, 'difference'),
-      'KD − plain': (2, 'difference'), 'NetAug − plain': (3, 'difference')}),
+     arms(WALLTIME, 'NetAug (tiny model)', 'plain',
+          'NetAug − plain, paired')),
+    ('docs/benchmarks.md', '| paired difference, seeds 0-4 |', {
+        'NetAug + KD − KD': (KD, 0, 'difference'),
+        'NetAug + KD − NetAug': (KD, 1, 'difference'),
+        'KD − plain': (KD, 2, 'difference'),
+        'NetAug − plain': (KD, 3, 'difference')}),
     ('docs/benchmarks.md', '--work-dir work_dirs/quickstart_spread',
-     'docs/evidence/quickstart_cpu.json',
-     {'NetAug (tiny model)': (0, 'netaug'), 'plain': (0, 'plain'),
-      'NetAug − plain': (0, 'difference')}),
+     arms(EVIDENCE + 'quickstart_cpu.json', 'NetAug (tiny model)', 'plain',
+          'NetAug − plain')),
 ]
 
 NUMBER = r'[+−-]?\d+\.\d'
@@ -75,24 +95,31 @@ def table_near(lines, anchor):
             for line in lines[start:end + 1]]
 
 
+def seed_list(text):
+    """The seeds a cell names: "seeds 0 / 1 / 2", "(0 / 1)", "seeds 0-4",
+    "0-4"; None if it names none."""
+    listed = re.search(r'(\d+(?: / \d+)+)', text)
+    if listed:
+        return [int(s) for s in listed.group(1).split(' / ')]
+    spanned = re.search(r'(?:^|seeds )(\d+)-(\d+)', text)
+    if spanned:
+        return list(range(int(spanned.group(1)), int(spanned.group(2)) + 1))
+    return None
+
+
 def metric_columns(header):
-    """{column index: ('mAP' | 'AP50', [seeds])} from the header row. A
-    column names its seeds ("mAP, seeds 0 / 1", "seeds 0-4") or takes the
-    last ones named ("AP50 per seed")."""
+    """{column index: ('mAP' | 'AP50', seeds)} from the header row. A
+    column names its seeds ("mAP, seeds 0 / 1", "seeds 0-4"), takes the
+    last ones named ("AP50 per seed"), or, where none is named, each row
+    names them in its 'seeds' column (seeds None here)."""
     columns, seeds = {}, None
     for k, cell in enumerate(header):
-        listed = re.search(r'(\d+(?: / \d+)+)', cell)
-        spanned = re.search(r'seeds (\d+)-(\d+)', cell)
-        if listed:
-            seeds = [int(s) for s in listed.group(1).split(' / ')]
-        elif spanned:
-            seeds = list(range(int(spanned.group(1)),
-                               int(spanned.group(2)) + 1))
+        seeds = seed_list(cell) or seeds
         if 'mean' in cell:
             continue
         metric = 'AP50' if 'AP50' in cell else 'mAP' if 'mAP' in cell \
             else None
-        if metric and seeds:
+        if metric:
             columns[k] = (metric, seeds)
     return columns
 
@@ -102,49 +129,57 @@ def check_close(doc, value, where):
         f'{where}: the table says {doc}, the results JSON {100 * value:.2f}'
 
 
-@pytest.mark.parametrize('doc, anchor, results, rows', TABLES,
-                         ids=[f'{t[0]}:{t[2].split("/")[-1]}'
-                              for t in TABLES])
-def test_paired_table_matches_results(doc, anchor, results, rows):
+@pytest.mark.parametrize('doc, anchor, rows', TABLES,
+                         ids=[f'{t[0]}:{t[1]}' for t in TABLES])
+def test_paired_table_matches_results(doc, anchor, rows):
     lines = (REPO / doc).read_text(encoding='utf-8').splitlines()
     table = table_near(lines, anchor)
-    pairs = json.loads((REPO / results).read_text())['pairs']
     columns = metric_columns(table[0])
     assert set(m for m, _ in columns.values()) == {'mAP', 'AP50'}, \
-        f'{doc}: no per-seed mAP and AP50 columns in {table[0]}'
+        f'{doc}: no mAP and AP50 columns in {table[0]}'
+    seeds_column = table[0].index('seeds') if 'seeds' in table[0] else None
     found = set()
     for row in table[2:]:
         if row[0] not in rows:
             continue
         found.add(row[0])
-        pair, role = rows[row[0]]
-        record = pairs[pair]
+        results, pair, role = rows[row[0]]
+        record = json.loads((REPO / results).read_text())['pairs'][pair]
         for k, (metric, seeds) in columns.items():
             where = f'{doc}, row {row[0]!r}, {metric}'
+            if seeds is None:
+                assert seeds_column is not None, f'{where}: which seeds?'
+                seeds = seed_list(row[seeds_column])
             cell = row[k]
             listed = SEED_LIST.match(cell)
-            assert listed, f'{where}: no per-seed values in {cell!r}'
-            values = [number(v) for v in listed.group(0).split(' / ')]
-            assert len(values) == len(seeds), where
-            for seed, doc_value in zip(seeds, values):
-                if role == 'difference':
-                    value = record['difference'][metric]['per_seed'][
-                        str(seed)]
-                else:
-                    run = record[role]['runs'][str(seed)]
-                    assert run['status'] == 'finished', \
-                        f'{where}: seed {seed} is {run["status"]}'
-                    value = run[metric]
-                check_close(doc_value, value, f'{where}, seed {seed}')
+            if listed:
+                values = [number(v) for v in listed.group(0).split(' / ')]
+                assert len(values) == len(seeds), where
+                for seed, doc_value in zip(seeds, values):
+                    if role == 'difference':
+                        value = record['difference'][metric]['per_seed'][
+                            str(seed)]
+                    else:
+                        run = record[role]['runs'][str(seed)]
+                        assert run['status'] == 'finished', \
+                            f'{where}: seed {seed} is {run["status"]}'
+                        value = run[metric]
+                    check_close(doc_value, value, f'{where}, seed {seed}')
+            else:
+                assert role == 'difference' and seeds_column is not None, \
+                    f'{where}: no per-seed values in {cell!r}'
             if role != 'difference':
                 continue
             summary = record['difference'][metric]
-            assert summary['n'] == len(seeds), \
-                f'{where}: {len(seeds)} seeds listed, {summary["n"]} paired'
-            # the mean sits in this cell or in the next column
-            stated = MEAN.search(cell) or (
-                k + 1 < len(row) and MEAN.search(row[k + 1]))
+            assert sorted(summary['per_seed'], key=int) == \
+                [str(seed) for seed in seeds], \
+                f'{where}: seeds {seeds} listed, the JSON pairs ' \
+                f'{sorted(summary["per_seed"], key=int)}'
+            # the mean sits after the per-seed values or in the next column
+            stated = MEAN.search(cell[listed.end():] if listed else cell) \
+                or (listed and k + 1 < len(row) and MEAN.search(row[k + 1]))
             if not stated:
+                assert listed, f'{where}: no mean in {cell!r}'
                 continue  # a table of per-seed differences only
             check_close(number(stated.group(1)), summary['mean'],
                         f'{where}, mean')
