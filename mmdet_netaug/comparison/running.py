@@ -2,6 +2,7 @@
 time, resumable."""
 import os
 import os.path as osp
+import re
 import shlex
 import sys
 import signal
@@ -9,13 +10,17 @@ import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ..utils.records import read_json as _read_json
 from ..utils.records import write_json as _write_json
 from .constants import DONE_FILE, LOG_FILE, RUN_FILE
 from .planning import Run
 from .results import read_val_metrics
+
+# what a training writes after each checkpoint (mmengine's CheckpointHook)
+LAST_CHECKPOINT = 'last_checkpoint'
+
 
 # -- running ---------------------------------------------------------------
 def run_state(run: Run) -> str:
@@ -35,9 +40,66 @@ def run_state(run: Run) -> str:
     done = _read_json(osp.join(run.run_dir, DONE_FILE))
     if done is not None and done.get('returncode') == 0:
         return 'finished'
-    if osp.isfile(osp.join(run.run_dir, 'last_checkpoint')):
+    if osp.isfile(osp.join(run.run_dir, LAST_CHECKPOINT)):
         return 'resume'
     return 'restart'
+
+
+def _mtime(path: str) -> Optional[float]:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+class CheckpointWatch:
+    """When a training should stop to meet a time limit with the least
+    work lost: just after the last checkpoint that comes in time, once that
+    epoch's validation is logged (mmengine validates after saving, so a
+    stop at the checkpoint itself would leave a hole in the curve).
+
+    A checkpoint is the last one in time when the next, one checkpoint
+    interval later (measured: between the last two checkpoints, or from the
+    start of the sitting to the first), would come after the limit. A
+    training still running at the limit is stopped there."""
+
+    def __init__(self, run: Run, started: float):
+        self.run = run
+        self.file = osp.join(run.run_dir, LAST_CHECKPOINT)
+        self.seen = _mtime(self.file)  # an earlier sitting's checkpoint
+        self.mark = started
+        self.pending: Optional[int] = None  # epoch whose validation we await
+        interval = [o.split('=', 1)[1] for o in run.options
+                    if o.startswith('train_cfg.val_interval=')]
+        self.val_interval = int(interval[-1]) if interval else 1
+
+    def _validated(self, epoch: int) -> bool:
+        """Whether the training validates after this epoch."""
+        return epoch % self.val_interval == 0 or epoch == self.run.epochs
+
+    def reason_to_stop(self, now: float, limit: float) -> Optional[str]:
+        """Why to stop the training now, or None to let it go on."""
+        if now >= limit:
+            return 'at the time limit'
+        saved = _mtime(self.file)
+        if saved is not None and saved != self.seen:
+            self.seen, interval, self.mark = saved, saved - self.mark, saved
+            try:
+                with open(self.file) as f:
+                    found = re.search(r'epoch_(\d+)\.pth', f.read())
+            except OSError:
+                found = None
+            epoch = int(found.group(1)) if found else -1
+            if saved + interval > limit and epoch != self.run.epochs:
+                self.pending = epoch  # the last epoch finishes by itself
+        if self.pending is None:
+            return None
+        if (self.pending < 0 or not self._validated(self.pending)
+                or self.pending in read_val_metrics(self.run.run_dir)):
+            where = f' of epoch {self.pending}' if self.pending >= 0 else ''
+            return f'after the checkpoint{where}, the last before the ' \
+                'time limit'
+        return None
 
 
 class Launcher:
@@ -47,12 +109,19 @@ class Launcher:
     While a training runs, its ``done.json`` is rewritten every
     ``heartbeat_s`` seconds (``returncode`` None, ``running`` true) with the
     training time so far, so that a sitting killed outright (SIGKILL, the
-    machine's end) still counts in the run's ``train_time_total_s``."""
+    machine's end) still counts in the run's ``train_time_total_s``.
+
+    ``stop_by`` (a ``time.time()``) is a time limit: each training stops
+    after its last checkpoint in time (:class:`CheckpointWatch`, checked
+    every ``poll_s`` seconds), and none starts after the limit."""
 
     def __init__(self, threads: Optional[int], invocation: str, device: str,
-                 train_script: str, heartbeat_s: float = 60.0):
+                 train_script: str, heartbeat_s: float = 60.0,
+                 stop_by: Optional[float] = None, poll_s: float = 5.0):
         self.train_script = train_script
         self.heartbeat_s = heartbeat_s
+        self.stop_by = stop_by
+        self.poll_s = poll_s
         self.env = dict(os.environ, PYTHONUNBUFFERED='1')
         if threads is not None:
             for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS',
@@ -70,8 +139,11 @@ class Launcher:
         return [sys.executable, script, *run.train_args()] + \
             (['--resume'] if resume else [])
 
+    def past_time_limit(self) -> bool:
+        return self.stop_by is not None and time.time() >= self.stop_by
+
     def train(self, run: Run, resume: bool) -> dict:
-        if self.stopping:
+        if self.stopping or self.past_time_limit():
             return dict(returncode=None, cancelled=True)
         os.makedirs(run.run_dir, exist_ok=True)
         command = self.command(run, resume)
@@ -107,33 +179,52 @@ class Launcher:
                                         stderr=subprocess.STDOUT,
                                         env=self.env, start_new_session=True)
                 self.procs[proc.pid] = proc
+            watch = None if self.stop_by is None else \
+                CheckpointWatch(run, start)
+            wait_s = self.heartbeat_s if watch is None else \
+                min(self.poll_s, self.heartbeat_s)
+            beat, stopped = start, None
             while True:
                 try:
-                    returncode = proc.wait(timeout=self.heartbeat_s)
+                    returncode = proc.wait(timeout=wait_s)
                     break
                 except subprocess.TimeoutExpired:
-                    record(None, running=True)
+                    now = time.time()
+                    if watch is not None and stopped is None:
+                        stopped = watch.reason_to_stop(now, self.stop_by)
+                        if stopped:
+                            _terminate([proc])
+                    if now - beat >= self.heartbeat_s:
+                        record(None, running=True)
+                        beat = now
             with self.lock:
                 self.procs.pop(proc.pid, None)
         # written after every attempt (returncode 0: finished), so that the
         # training time adds up over interruptions
-        return record(returncode, interrupted=self.stopping)
+        extra = dict(time_limit=stopped) if stopped else {}
+        return record(returncode, interrupted=self.stopping, **extra)
 
     def stop(self) -> None:
         with self.lock:
             self.stopping = True
             procs = list(self.procs.values())
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for proc in procs:
-                if proc.poll() is None:
-                    try:
-                        os.killpg(proc.pid, sig)
-                    except ProcessLookupError:
-                        pass
-            deadline = time.time() + 10
-            while time.time() < deadline and any(p.poll() is None
-                                                 for p in procs):
-                time.sleep(0.2)
+        _terminate(procs)
+
+
+def _terminate(procs: List[subprocess.Popen]) -> None:
+    """SIGTERM the trainings' process groups (the data loader workers
+    too), then SIGKILL what is left after 10 s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for proc in procs:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    pass
+        deadline = time.time() + 10
+        while time.time() < deadline and any(p.poll() is None
+                                             for p in procs):
+            time.sleep(0.2)
 
 
 def _log_tail(path: str, lines: int = 15) -> str:
@@ -144,40 +235,57 @@ def _log_tail(path: str, lines: int = 15) -> str:
         return ''
 
 
-def train_all(runs: List[Run], args, invocation: str, device: str) -> bool:
-    """Train the runs that are not finished; True if none failed."""
+def train_all(runs: List[Run], args, invocation: str,
+              device: str) -> Tuple[bool, int]:
+    """Train the runs that are not finished. Returns whether none failed
+    and how many were left unfinished by the time limit (``args.stop_by``,
+    a ``time.time()``, or None: stopped after a checkpoint, or not
+    started)."""
     states = [run_state(run) for run in runs]  # all checked before any starts
     todo = [(r, s) for r, s in zip(runs, states) if s != 'finished']
     print(f'{len(runs) - len(todo)} of {len(runs)} runs already finished, '
           f'{len(todo)} to train ({args.jobs} at a time)', flush=True)
     if not todo:
-        return True
+        return True, 0
     threads = args.threads
     if threads is None:
         import torch
         threads = None if torch.cuda.is_available() else 1
-    launcher = Launcher(threads, invocation, device, args.train_script)
+    launcher = Launcher(threads, invocation, device, args.train_script,
+                        stop_by=getattr(args, 'stop_by', None))
     print_lock = threading.Lock()
     counter = iter(range(1, len(todo) + 1))
 
-    failed = []
+    failed, left = [], []
 
     def job(run: Run, state: str) -> None:
         if launcher.stopping:
+            return
+        if launcher.past_time_limit():  # not started: the next sitting's
+            left.append(run)
             return
         with print_lock:
             print(f'[{next(counter)}/{len(todo)}] {run.name} seed {run.seed}'
                   f'{" (resumed)" if state == "resume" else ""}: '
                   f'{osp.join(run.run_dir, LOG_FILE)}', flush=True)
         done = launcher.train(run, resume=state == 'resume')
-        if done.get('cancelled') or launcher.stopping:
+        if launcher.stopping:
+            return
+        if done.get('cancelled'):  # the time limit came first
+            left.append(run)
             return
         metrics = read_val_metrics(run.run_dir)
         last = max(metrics) if metrics else None
         values = metrics.get(last, {}) if last else {}
         log = osp.join(run.run_dir, LOG_FILE)
         with print_lock:
-            if done['returncode'] == 0:
+            if done.get('time_limit') and done['returncode'] != 0:
+                left.append(run)
+                print(f'  stopped {run.name} seed {run.seed} '
+                      f'{done["time_limit"]} ({done["train_time_s"]:.0f} s;'
+                      f' last validated epoch {last}): it resumes from its '
+                      'last checkpoint', flush=True)
+            elif done['returncode'] == 0:
                 print(f'  done {run.name} seed {run.seed} in '
                       f'{done["train_time_s"]:.0f} s: epoch {last} '
                       f'{args.map_key}={values.get(args.map_key)} '
@@ -210,4 +318,4 @@ def train_all(runs: List[Run], args, invocation: str, device: str) -> bool:
         if old_handler is not None:
             signal.signal(signal.SIGTERM, old_handler)
     pool.shutdown()
-    return not failed
+    return not failed, len(left)

@@ -377,6 +377,77 @@ def test_a_killed_sitting_still_counts_in_the_training_time(tmp_path):
     assert json.loads(done_file.read_text()) == done
 
 
+# stands in for tools/train.py as mmengine runs it: every epoch (EPOCH_S
+# seconds) saves a checkpoint, writes last_checkpoint, then validates
+# (0.3 s) and logs the epoch's metrics to scalars.json
+FAKE_TRAINING = """\
+import json, os, sys, time
+work_dir = sys.argv[sys.argv.index('--work-dir') + 1]
+epoch_s, epochs = float(sys.argv[-2]), int(sys.argv[-1])
+logs = os.path.join(work_dir, time.strftime('%Y%m%d_%H%M%S'), 'vis_data')
+os.makedirs(logs, exist_ok=True)
+for epoch in range(1, epochs + 1):
+    time.sleep(epoch_s)
+    checkpoint = os.path.join(work_dir, f'epoch_{epoch}.pth')
+    open(checkpoint, 'w').close()
+    with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
+        f.write(checkpoint)
+    time.sleep(0.3)
+    with open(os.path.join(logs, 'scalars.json'), 'a') as f:
+        f.write(json.dumps({'coco/bbox_mAP': 0.1, 'step': epoch}) + '\\n')
+"""
+
+
+def test_time_limit_stops_after_the_last_checkpoint_in_time(tmp_path):
+    """With a time limit, a training stops just after the last checkpoint
+    (and that epoch's validation) that comes in time, judged by the time
+    between its checkpoints; none starts after the limit."""
+    import time
+
+    from mmdet_netaug.comparison.planning import Run
+    from mmdet_netaug.comparison.running import Launcher
+
+    script = tmp_path / 'train.py'
+    script.write_text(FAKE_TRAINING)
+    run_dir = tmp_path / 'run'
+    # 1.5 s epochs, 20 of them: far longer than the 6 s limit
+    run = Run('plain', 'x.py', 0, str(run_dir),
+              ['train_cfg.val_interval=1', '1.5', '20'], epochs=20)
+    start = time.time()
+    launcher = Launcher(None, 'test', 'cpu', str(script), heartbeat_s=0.5,
+                        stop_by=start + 6, poll_s=0.05)
+    done = launcher.train(run, resume=False)
+    stopped = time.time()
+    assert done['returncode'] != 0 and not done['interrupted']
+    last = int((run_dir / 'last_checkpoint').read_text()
+               .split('epoch_')[1].split('.')[0])
+    assert done['time_limit'] == (f'after the checkpoint of epoch {last}, '
+                                  'the last before the time limit')
+    assert 1 <= last < 20
+    # stopped after the validation of that epoch, before the next epoch's
+    # checkpoint, and before the limit
+    logged = [json.loads(line)['step'] for line in
+              next(run_dir.glob('*/vis_data/scalars.json')).read_text()
+              .splitlines()]
+    assert logged[-1] == last
+    assert not (run_dir / f'epoch_{last + 1}.pth').exists()
+    assert stopped < start + 6
+    # past the limit nothing starts
+    time.sleep(max(0.0, start + 6 - time.time()))
+    assert launcher.train(run, resume=True) == dict(returncode=None,
+                                                    cancelled=True)
+
+
+def test_time_limit_option():
+    cli = load_tool('tools/analysis_tools/compare_accuracy.py')
+    args = cli.parse_args(['--pairs', NETAUG, PLAIN, '--time-limit', '90m'])
+    assert args.time_limit == 5400
+    assert cli.duration('1.5h') == 5400 and cli.duration('20') == 20
+    with pytest.raises(SystemExit):
+        cli.parse_args(['--pairs', NETAUG, PLAIN, '--time-limit', '2 days'])
+    assert cli.parse_args(['--pairs', NETAUG, PLAIN]).stop_by is None
+
+
 def test_paired_difference_interval(tool):
     """One pair has no spread, so no standard error and no interval; with
     two the interval is 12.7 standard errors wide on each side."""

@@ -5,8 +5,8 @@
         [--seeds 0 1 2] [--work-dir work_dirs/accuracy] [--epochs N]
         [--val-interval 1] [--batch-size B] [--times T] [--holdout FRACTION]
         [--threads 1] [--jobs 1] [--cfg-options k=v ...]
-        [--netaug-options k=v ...] [--summarize-only]
-        [--out RESULTS.json] [--plot CURVES.png]
+        [--netaug-options k=v ...] [--time-limit DURATION]
+        [--summarize-only] [--out RESULTS.json] [--plot CURVES.png]
 
 Every (config, seed) is one ``tools/train.py`` run in a child process::
 
@@ -30,13 +30,18 @@ val set (the cards configs: the test split).
 A finished run (``done.json`` in its folder) is not trained again, an
 interrupted one resumes from its last checkpoint, so the tool can be stopped
 and started again with the same arguments; ``--summarize-only`` only reads the
-runs. The report (a markdown table for docs/benchmarks.md: per-seed final
-mAP and AP50, mean +- sample std over seeds, NetAug - plain) is printed and
-saved with ``--out`` (JSON, plus the markdown beside it); ``--plot`` draws the
+runs. ``--time-limit`` ends a sitting on time with little lost: each training
+stops just after its last checkpoint (and validation) that comes before the
+limit, judged by the time between its checkpoints.
+
+The report (a markdown table for docs/benchmarks.md: per-seed final mAP and
+AP50, mean +- sample std over seeds, NetAug - plain) is printed and saved
+with ``--out`` (JSON, plus the markdown beside it); ``--plot`` draws the
 validation mAP and AP50 per epoch (mean over seeds, min-max band).
 """
 import argparse
 import os.path as osp
+import re
 import shlex
 import sys
 import time
@@ -50,6 +55,7 @@ from mmdet_netaug.utils.records import device_description, write_json
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN_SCRIPT = osp.join(REPO, 'tools', 'train.py')
+EXIT_TIME_LIMIT = 75  # EX_TEMPFAIL: not failed, to be run again
 
 
 # -- arguments -------------------------------------------------------------
@@ -105,6 +111,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='which arms to train (the report covers both, whatever has '
         'finished): "plain" e.g. to settle the baseline\'s schedule on '
         '--holdout before the longer NetAug runs')
+    parser.add_argument(
+        '--time-limit', type=duration, metavar='DURATION',
+        help='stop by this time from now (seconds, or e.g. 90m, 2.5h), '
+        'each training just after its last checkpoint in time (and that '
+        'epoch\'s validation), so that the next sitting resumes with little '
+        'lost; runs not started by then wait for the next sitting; the '
+        'report covers what finished, and the exit status is 75')
     parser.add_argument('--summarize-only', action='store_true',
                         help='train nothing: read the runs in WORK_DIR and '
                         'report')
@@ -136,7 +149,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args.out = args.out or osp.join(args.work_dir, 'results.json')
     args.plot = args.plot or osp.join(args.work_dir, 'curves.png')
     args.train_script = TRAIN_SCRIPT  # what each run executes
+    args.stop_by = None if args.time_limit is None else \
+        time.time() + args.time_limit
     return args
+
+
+def duration(text: str) -> float:
+    """Seconds from '5400', '5400s', '90m' or '1.5h'."""
+    found = re.fullmatch(r'(\d+(?:\.\d+)?)([smh]?)', text.strip())
+    if not found or float(found.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a duration (seconds, or a number with s, m '
+            'or h, e.g. 90m)')
+    return float(found.group(1)) * {'': 1, 's': 1, 'm': 60,
+                                    'h': 3600}[found.group(2)]
 
 
 # -- main ------------------------------------------------------------------
@@ -168,7 +194,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                   f'{split["holdout_images"]} held-out images -> '
                   f'{split["train_file"]}, {split["holdout_file"]}',
                   flush=True)
-        ok = train_all(runs, args, command, device)
+        ok, left = train_all(runs, args, command, device)
     keys = dict(mAP=args.map_key, AP50=args.ap50_key)
     summary = summarize(pairs, seeds, args.work_dir, keys, args.epochs)
     wall_time = time.time() - start
@@ -190,6 +216,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     print(f'saved {args.out}, {osp.splitext(args.out)[0]}.md, {args.plot}')
     if not ok:
         raise SystemExit('some runs failed (see above)')
+    if left:
+        print(f'time limit: {left} run(s) left unfinished; run again with '
+              'the same arguments to resume', flush=True)
+        raise SystemExit(EXIT_TIME_LIMIT)
     return summary
 
 
