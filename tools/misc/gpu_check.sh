@@ -215,10 +215,14 @@ if [[ $parts == *" evidence "* ]]; then
   limit=$(( $(left) - 15 ))
   if [ "$limit" -gt 60 ]; then
     stamp "evidence: seeds ${SEEDS:-0}, ${JOBS:-6} runs at once, ${limit} s"
-    # on SIGTERM compare_accuracy.py stops its trainings as on Ctrl-C
+    # --time-limit stops each training just after its last checkpoint in
+    # time (exit 75), so that a second call on the warm machine resumes with
+    # little lost; the timeout is the backstop (on SIGTERM
+    # compare_accuracy.py stops its trainings as on Ctrl-C)
     # shellcheck disable=SC2086  # EVIDENCE_OPTIONS is a list
     PYTHON=$python SEEDS=${SEEDS:-0} JOBS=${JOBS:-6} CARDS=${CARDS:-.cards} \
       timeout -k 10 "$limit" bash tools/analysis_tools/netaug_evidence.sh \
+      --time-limit "$(( limit - 20 ))" \
       ${EVIDENCE_OPTIONS:-} ${batched[@]+"${batched[@]}"} \
       > "$out/evidence.log" 2>&1
     stamp "evidence: exit $?"
