@@ -8,5 +8,7 @@ DEFAULT_SEEDS = (0, 1, 2)
 METRICS = ('mAP', 'AP50')
 DEFAULT_KEYS = {'mAP': 'coco/bbox_mAP', 'AP50': 'coco/bbox_mAP_50'}
 RUN_FILE, DONE_FILE, LOG_FILE = 'run.json', 'done.json', 'train.log'
+# what a training writes after each checkpoint (mmengine's CheckpointHook)
+LAST_CHECKPOINT = 'last_checkpoint'
 HOLDOUT_TRAIN_NAME = 'train_minus_holdout.json'
 HOLDOUT_VAL_NAME = 'holdout.json'

@@ -160,7 +160,7 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
                       m: [metrics[e].get(k) for e in metrics]
                       for m, k in keys.items()}))
     failed = done.get('returncode') not in (None, 0) and \
-        not done.get('interrupted')
+        not done.get('interrupted') and not done.get('time_limit')
     if last is None and not osp.isdir(run_dir):
         status = 'missing'
     elif last is None or (epochs is not None and last != epochs):

@@ -14,12 +14,9 @@ from typing import Dict, List, Optional, Tuple
 
 from ..utils.records import read_json as _read_json
 from ..utils.records import write_json as _write_json
-from .constants import DONE_FILE, LOG_FILE, RUN_FILE
-from .planning import Run
+from .constants import DONE_FILE, LAST_CHECKPOINT, LOG_FILE, RUN_FILE
+from .planning import Run, parse_cfg_options
 from .results import read_val_metrics
-
-# what a training writes after each checkpoint (mmengine's CheckpointHook)
-LAST_CHECKPOINT = 'last_checkpoint'
 
 
 # -- running ---------------------------------------------------------------
@@ -54,51 +51,67 @@ def _mtime(path: str) -> Optional[float]:
 
 class CheckpointWatch:
     """When a training should stop to meet a time limit with the least
-    work lost: just after the last checkpoint that comes in time, once that
-    epoch's validation is logged (mmengine validates after saving, so a
-    stop at the checkpoint itself would leave a hole in the curve).
+    work lost: just after the last epoch whose checkpoint *and* validation
+    come in time. mmengine validates after saving the checkpoint, so a stop
+    at the checkpoint itself would leave a hole in the curve; and a final
+    epoch saved but not validated is never validated by ``--resume``.
 
-    A checkpoint is the last one in time when the next, one checkpoint
-    interval later (measured: between the last two checkpoints, or from the
-    start of the sitting to the first), would come after the limit. A
-    training still running at the limit is stopped there."""
+    An epoch is *ready* once its checkpoint is saved (``last_checkpoint``
+    names ``epoch_<k>.pth``) and, if the training validates after it, its
+    metrics are logged. At each ready epoch the training goes on only if the
+    next one, a measured interval later (between the last two ready epochs,
+    or from the start of the sitting to the first), plus a tenth of that
+    interval, would be ready before the limit. A training still running at
+    the limit is stopped there. Checkpoints not named by epoch
+    (``iter_<n>.pth``) are not followed: such a training stops at the
+    limit."""
 
     def __init__(self, run: Run, started: float):
         self.run = run
         self.file = osp.join(run.run_dir, LAST_CHECKPOINT)
         self.seen = _mtime(self.file)  # an earlier sitting's checkpoint
-        self.mark = started
-        self.pending: Optional[int] = None  # epoch whose validation we await
-        interval = [o.split('=', 1)[1] for o in run.options
-                    if o.startswith('train_cfg.val_interval=')]
-        self.val_interval = int(interval[-1]) if interval else 1
+        self.mark = started  # when the last ready epoch was ready
+        self.saved: Optional[int] = None  # epoch saved, not yet ready
+        self.val_interval = int(parse_cfg_options(run.options).get(
+            'train_cfg.val_interval', 1))  # as the planner sets it
 
     def _validated(self, epoch: int) -> bool:
-        """Whether the training validates after this epoch."""
+        """Whether the training validates after this epoch (mmengine's
+        rule, with val_begin 1)."""
         return epoch % self.val_interval == 0 or epoch == self.run.epochs
+
+    def _new_checkpoint(self) -> Optional[int]:
+        """The epoch of a checkpoint saved since the last call, if any."""
+        saved = _mtime(self.file)
+        if saved is None or saved == self.seen:
+            return None
+        try:
+            with open(self.file) as f:
+                found = re.fullmatch(r'epoch_(\d+)\.pth',
+                                     osp.basename(f.read().strip()))
+        except OSError:
+            found = None
+        if not found:  # being written (or not an epoch): look again later
+            return None
+        self.seen = saved
+        return int(found.group(1))
 
     def reason_to_stop(self, now: float, limit: float) -> Optional[str]:
         """Why to stop the training now, or None to let it go on."""
         if now >= limit:
             return 'at the time limit'
-        saved = _mtime(self.file)
-        if saved is not None and saved != self.seen:
-            self.seen, interval, self.mark = saved, saved - self.mark, saved
-            try:
-                with open(self.file) as f:
-                    found = re.search(r'epoch_(\d+)\.pth', f.read())
-            except OSError:
-                found = None
-            epoch = int(found.group(1)) if found else -1
-            if saved + interval > limit and epoch != self.run.epochs:
-                self.pending = epoch  # the last epoch finishes by itself
-        if self.pending is None:
+        epoch = self._new_checkpoint()
+        if epoch is not None:
+            self.saved = epoch
+        if self.saved is None or (
+                self._validated(self.saved)
+                and self.saved not in read_val_metrics(self.run.run_dir)):
             return None
-        if (self.pending < 0 or not self._validated(self.pending)
-                or self.pending in read_val_metrics(self.run.run_dir)):
-            where = f' of epoch {self.pending}' if self.pending >= 0 else ''
-            return f'after the checkpoint{where}, the last before the ' \
-                'time limit'
+        epoch, self.saved = self.saved, None
+        interval, self.mark = now - self.mark, now
+        if epoch != self.run.epochs and now + 1.1 * interval > limit:
+            return (f'after epoch {epoch} (checkpoint and validation), the '
+                    'last in time')
         return None
 
 

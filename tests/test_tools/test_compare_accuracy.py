@@ -289,6 +289,25 @@ def test_summary_report_plot(tool, tmp_path):
     assert os.path.getsize(png) > 1000
 
 
+def test_summarize_only_command_line(tool, tmp_path):
+    """--summarize-only reads the runs and writes the results, the report
+    and the curves, training nothing."""
+    for name, offset in (('netaug_m', 0.02), ('plain_m', 0.0)):
+        for seed in (0, 1):
+            write_run(tmp_path, name, seed,
+                      {1: (0.1, 0.2), 2: (0.3 + offset + seed / 100, 0.5)},
+                      2)
+    out = tmp_path / 'out' / 'results.json'
+    summary = tool.main(['--pairs', 'configs/netaug_m.py',
+                         'configs/plain_m.py', '--work-dir', str(tmp_path),
+                         '--summarize-only', '--out', str(out)])
+    assert json.loads(out.read_text())['seeds'] == [0, 1]
+    assert out.with_suffix('.md').is_file()
+    assert (tmp_path / 'curves.png').is_file()
+    difference = summary['pairs'][0]['difference']['mAP']
+    assert difference['n'] == 2 and difference['mean'] == pytest.approx(0.02)
+
+
 def test_evidence_script_pairs_netaug_with_its_plain_twin():
     """Every pair tools/analysis_tools/netaug_evidence.sh trains is an
     existing NetAug config and the plain config it wraps (or, for the
@@ -377,13 +396,14 @@ def test_a_killed_sitting_still_counts_in_the_training_time(tmp_path):
     assert json.loads(done_file.read_text()) == done
 
 
-# stands in for tools/train.py as mmengine runs it: every epoch (EPOCH_S
-# seconds) saves a checkpoint, writes last_checkpoint, then validates
-# (0.3 s) and logs the epoch's metrics to scalars.json
+# stands in for tools/train.py as mmengine runs it: every epoch saves a
+# checkpoint, writes last_checkpoint (truncated first, as mmengine does),
+# then validates (0.3 s) and logs the epoch's metrics to scalars.json
 FAKE_TRAINING = """\
 import json, os, sys, time
 work_dir = sys.argv[sys.argv.index('--work-dir') + 1]
-epoch_s, epochs = float(sys.argv[-2]), int(sys.argv[-1])
+options = dict(o.split('=') for o in sys.argv if o.startswith('fake.'))
+epoch_s, epochs = float(options['fake.epoch_s']), int(options['fake.epochs'])
 logs = os.path.join(work_dir, time.strftime('%Y%m%d_%H%M%S'), 'vis_data')
 os.makedirs(logs, exist_ok=True)
 for epoch in range(1, epochs + 1):
@@ -391,6 +411,8 @@ for epoch in range(1, epochs + 1):
     checkpoint = os.path.join(work_dir, f'epoch_{epoch}.pth')
     open(checkpoint, 'w').close()
     with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
+        f.flush()
+        time.sleep(0.05)
         f.write(checkpoint)
     time.sleep(0.3)
     with open(os.path.join(logs, 'scalars.json'), 'a') as f:
@@ -398,42 +420,45 @@ for epoch in range(1, epochs + 1):
 """
 
 
-def test_time_limit_stops_after_the_last_checkpoint_in_time(tmp_path):
-    """With a time limit, a training stops just after the last checkpoint
-    (and that epoch's validation) that comes in time, judged by the time
-    between its checkpoints; none starts after the limit."""
+def test_time_limit_stops_after_the_last_epoch_in_time(tmp_path):
+    """With a time limit, a training stops just after the last epoch whose
+    checkpoint and validation come in time, judged by the time between
+    epochs; a run stopped so is incomplete, not failed; none starts after
+    the limit."""
     import time
 
     from mmdet_netaug.comparison.planning import Run
+    from mmdet_netaug.comparison.results import summarize_run
     from mmdet_netaug.comparison.running import Launcher
 
     script = tmp_path / 'train.py'
     script.write_text(FAKE_TRAINING)
     run_dir = tmp_path / 'run'
-    # 1.5 s epochs, 20 of them: far longer than the 6 s limit
+    # 1.3 s epochs, 30 of them: far longer than the 10 s limit
     run = Run('plain', 'x.py', 0, str(run_dir),
-              ['train_cfg.val_interval=1', '1.5', '20'], epochs=20)
+              ['train_cfg.val_interval=1', 'fake.epoch_s=1.0',
+               'fake.epochs=30'], epochs=30)
     start = time.time()
     launcher = Launcher(None, 'test', 'cpu', str(script), heartbeat_s=0.5,
-                        stop_by=start + 6, poll_s=0.05)
+                        stop_by=start + 10, poll_s=0.02)
     done = launcher.train(run, resume=False)
-    stopped = time.time()
     assert done['returncode'] != 0 and not done['interrupted']
     last = int((run_dir / 'last_checkpoint').read_text()
                .split('epoch_')[1].split('.')[0])
-    assert done['time_limit'] == (f'after the checkpoint of epoch {last}, '
-                                  'the last before the time limit')
-    assert 1 <= last < 20
-    # stopped after the validation of that epoch, before the next epoch's
-    # checkpoint, and before the limit
+    # stopped after that epoch's validation, before the next checkpoint,
+    # and so before the limit
+    assert done['time_limit'] == (f'after epoch {last} (checkpoint and '
+                                  'validation), the last in time')
+    assert 3 <= last < 30
     logged = [json.loads(line)['step'] for line in
               next(run_dir.glob('*/vis_data/scalars.json')).read_text()
               .splitlines()]
     assert logged[-1] == last
     assert not (run_dir / f'epoch_{last + 1}.pth').exists()
-    assert stopped < start + 6
+    summary = summarize_run(str(run_dir), {'mAP': 'coco/bbox_mAP'}, 30)
+    assert summary['status'] == 'incomplete'
     # past the limit nothing starts
-    time.sleep(max(0.0, start + 6 - time.time()))
+    time.sleep(max(0.0, start + 10 - time.time()))
     assert launcher.train(run, resume=True) == dict(returncode=None,
                                                     cancelled=True)
 

@@ -148,8 +148,11 @@ def test_paired_table_matches_results(doc, anchor, rows):
         for k, (metric, seeds) in columns.items():
             where = f'{doc}, row {row[0]!r}, {metric}'
             if seeds is None:
-                assert seeds_column is not None, f'{where}: which seeds?'
+                assert seeds_column is not None, \
+                    f'{where}: neither the header nor a seeds column names ' \
+                    'the seeds'
                 seeds = seed_list(row[seeds_column])
+                assert seeds, f'{where}: no seeds in {row[seeds_column]!r}'
             cell = row[k]
             listed = SEED_LIST.match(cell)
             if listed:
@@ -179,8 +182,14 @@ def test_paired_table_matches_results(doc, anchor, rows):
             stated = MEAN.search(cell[listed.end():] if listed else cell) \
                 or (listed and k + 1 < len(row) and MEAN.search(row[k + 1]))
             if not stated:
-                assert listed, f'{where}: no mean in {cell!r}'
-                continue  # a table of per-seed differences only
+                # a table of per-seed differences only; a mean that is there
+                # but not in the expected form fails here
+                mean_column = k + 1 < len(row) and 'mean' in table[0][k + 1]
+                assert listed and not mean_column and \
+                    cell == listed.group(0), \
+                    f'{where}: the mean in {cell!r} is not in the form ' \
+                    '"+1.2 (s.e. 0.3; 95% CI ...)"'
+                continue
             check_close(number(stated.group(1)), summary['mean'],
                         f'{where}, mean')
             check_close(number(stated.group(2)),

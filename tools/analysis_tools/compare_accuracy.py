@@ -177,7 +177,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     device = device_description()
     pairs = pairs_of(args)
     names = [config_name(c) for pair in pairs for c in pair]
-    ok = True
+    ok, left = True, 0
     if args.summarize_only:
         seeds = args.seeds if args.seeds is not None else \
             find_seeds(args.work_dir, names)

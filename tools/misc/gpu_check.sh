@@ -213,16 +213,18 @@ fi
 # -- 3. the paired accuracy protocol, as far as the deadline allows ---------
 if [[ $parts == *" evidence "* ]]; then
   limit=$(( $(left) - 15 ))
-  if [ "$limit" -gt 60 ]; then
+  if [ "$limit" -gt 120 ]; then
     stamp "evidence: seeds ${SEEDS:-0}, ${JOBS:-6} runs at once, ${limit} s"
-    # --time-limit stops each training just after its last checkpoint in
-    # time (exit 75), so that a second call on the warm machine resumes with
-    # little lost; the timeout is the backstop (on SIGTERM
+    # --time-limit stops each training just after its last epoch in time
+    # (checkpoint and validation; exit 75), so that a second call on the
+    # warm machine resumes with little lost. It counts from the comparison's
+    # start, after netaug_evidence.sh's set-up, and a stop takes up to 20 s,
+    # hence the 60 s margin; the timeout is the backstop (on SIGTERM
     # compare_accuracy.py stops its trainings as on Ctrl-C)
     # shellcheck disable=SC2086  # EVIDENCE_OPTIONS is a list
     PYTHON=$python SEEDS=${SEEDS:-0} JOBS=${JOBS:-6} CARDS=${CARDS:-.cards} \
       timeout -k 10 "$limit" bash tools/analysis_tools/netaug_evidence.sh \
-      --time-limit "$(( limit - 20 ))" \
+      --time-limit "$(( limit - 60 ))" \
       ${EVIDENCE_OPTIONS:-} ${batched[@]+"${batched[@]}"} \
       > "$out/evidence.log" 2>&1
     stamp "evidence: exit $?"
