@@ -8,7 +8,8 @@ from .planning import (Run, config_name, find_seeds, holdout_mask,
                        holdout_options, pairs_of, parse_cfg_options,
                        plan_runs, root_of, schedule_options, split_holdout,
                        val_ann_file)
-from .report import format_report, plot_curves, report_header, role_titles
+from .report import (format_report, plot_curves, plotted_seeds, report_header,
+                     role_titles)
 from .results import (last_fifth_change, mean_std, paired_difference,
                       read_train_loss, read_val_metrics, summarize,
                       summarize_run)
@@ -20,8 +21,8 @@ __all__ = [
     'RUN_FILE', 'Launcher', 'Run', 'config_name', 'find_seeds',
     'format_report', 'holdout_mask', 'holdout_options', 'last_fifth_change',
     'mean_std', 'paired_difference', 'pairs_of', 'parse_cfg_options',
-    'plan_runs', 'plot_curves', 'read_train_loss', 'read_val_metrics',
-    'report_header', 'role_titles', 'root_of', 'run_state',
+    'plan_runs', 'plot_curves', 'plotted_seeds', 'read_train_loss',
+    'read_val_metrics', 'report_header', 'role_titles', 'root_of', 'run_state',
     'schedule_options', 'split_holdout', 'summarize', 'summarize_run',
     'train_all', 'val_ann_file'
 ]

@@ -165,10 +165,22 @@ def report_header(summary: dict, command: str, device: str,
     return lines
 
 
+def plotted_seeds(entry: dict) -> Dict[str, List[str]]:
+    """The seeds whose curves a pair's plot shows, per role: those both arms
+    finished (the paired statistics' seeds), else each arm's finished ones,
+    else (nothing finished yet) every run with a curve. A run still in
+    progress would bend the mean where it stops."""
+    finished = {role: [s for s, run in entry[role]['runs'].items()
+                       if run['status'] == 'finished'] for role in ROLES}
+    paired = [s for s in finished['netaug'] if s in finished['plain']]
+    return {role: paired or finished[role] or list(entry[role]['runs'])
+            for role in ROLES}
+
+
 def plot_curves(summary: dict, path: str) -> None:
     """Validation mAP and AP50 per epoch (mean over the seeds, min-max
     band) and the tiny model's training loss per epoch, NetAug vs plain;
-    one row per pair."""
+    one row per pair, over the seeds of :func:`plotted_seeds`."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -178,13 +190,14 @@ def plot_curves(summary: dict, path: str) -> None:
                              squeeze=False)
     colors = {'netaug': 'tab:red', 'plain': 'tab:blue'}
     for row, entry in enumerate(pairs):
+        seeds_of = plotted_seeds(entry)
         for col, m in enumerate(METRICS):
             ax = axes[row][col]
             for role in ROLES:
                 model = entry[role]
                 per_epoch: Dict[int, List[float]] = {}
-                for run in model['runs'].values():
-                    curve = run['curve']
+                for seed in seeds_of[role]:
+                    curve = model['runs'][seed]['curve']
                     for epoch, value in zip(curve['epoch'], curve[m]):
                         if value is not None:
                             per_epoch.setdefault(epoch, []).append(
@@ -214,8 +227,9 @@ def plot_curves(summary: dict, path: str) -> None:
         ax = axes[row][2]
         for role in ROLES:
             per_epoch = {}
-            for run in entry[role]['runs'].values():
-                curve = run.get('train_loss_curve') or {}
+            for seed in seeds_of[role]:
+                curve = entry[role]['runs'][seed].get('train_loss_curve') \
+                    or {}
                 for epoch, value in zip(curve.get('epoch', []),
                                         curve.get('loss', [])):
                     per_epoch.setdefault(epoch, []).append(value)

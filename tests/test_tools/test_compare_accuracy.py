@@ -283,6 +283,15 @@ def test_summary_report_plot(tool, tmp_path):
         pairs * 2, [4], str(tmp_path)), [])
     assert twice.count('netaug_m seed 4: 2.0') == 1
 
+    # the plot shows the seeds both arms finished, not netaug's seed 3
+    assert tool.plotted_seeds(entry) == {'netaug': ['0', '1', '2'],
+                                         'plain': ['0', '1', '2']}
+    # no seed finished by both: each arm's finished ones; none: every run
+    unpaired = {'netaug': {'runs': {'0': {'status': 'finished'},
+                                    '1': {'status': 'incomplete'}}},
+                'plain': {'runs': {'1': {'status': 'incomplete'}}}}
+    assert tool.plotted_seeds(unpaired) == {'netaug': ['0'],
+                                            'plain': ['1']}
     png = tmp_path / 'curves.png'
     tool.plot_curves(summary, str(png))
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
