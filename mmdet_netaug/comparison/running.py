@@ -125,8 +125,9 @@ class Launcher:
     machine's end) still counts in the run's ``train_time_total_s``.
 
     ``stop_by`` (a ``time.time()``) is a time limit: each training stops
-    after its last checkpoint in time (:class:`CheckpointWatch`, checked
-    every ``poll_s`` seconds), and none starts after the limit."""
+    after its last epoch in time, checkpoint and validation
+    (:class:`CheckpointWatch`, checked every ``poll_s`` seconds), and none
+    starts after the limit."""
 
     def __init__(self, threads: Optional[int], invocation: str, device: str,
                  train_script: str, heartbeat_s: float = 60.0,
@@ -250,10 +251,9 @@ def _log_tail(path: str, lines: int = 15) -> str:
 
 def train_all(runs: List[Run], args, invocation: str,
               device: str) -> Tuple[bool, int]:
-    """Train the runs that are not finished. Returns whether none failed
-    and how many were left unfinished by the time limit (``args.stop_by``,
-    a ``time.time()``, or None: stopped after a checkpoint, or not
-    started)."""
+    """Train the runs that are not finished. Returns whether none failed,
+    and how many the time limit (``args.stop_by``: a ``time.time()``, or
+    None) left unfinished: stopped after an epoch, or not started."""
     states = [run_state(run) for run in runs]  # all checked before any starts
     todo = [(r, s) for r, s in zip(runs, states) if s != 'finished']
     print(f'{len(runs) - len(todo)} of {len(runs)} runs already finished, '

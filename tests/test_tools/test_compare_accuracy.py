@@ -443,7 +443,7 @@ def test_time_limit_stops_after_the_last_epoch_in_time(tmp_path):
     script = tmp_path / 'train.py'
     script.write_text(FAKE_TRAINING)
     run_dir = tmp_path / 'run'
-    # 1.3 s epochs, 30 of them: far longer than the 10 s limit
+    # 1.35 s epochs (with validation), 30 of them: far past the 10 s limit
     run = Run('plain', 'x.py', 0, str(run_dir),
               ['train_cfg.val_interval=1', 'fake.epoch_s=1.0',
                'fake.epochs=30'], epochs=30)
