@@ -170,8 +170,8 @@ def plotted_seeds(entry: dict) -> Dict[str, List[str]]:
     finished (the paired statistics' seeds), else each arm's finished ones,
     else (nothing finished yet) every run with a curve. A run still in
     progress would bend the mean where it stops."""
-    finished = {role: [s for s, run in entry[role]['runs'].items()
-                       if run['status'] == 'finished'] for role in ROLES}
+    finished = {role: [str(s) for s in entry[role]['finished_seeds']]
+                for role in ROLES}
     paired = [s for s in finished['netaug'] if s in finished['plain']]
     return {role: paired or finished[role] or list(entry[role]['runs'])
             for role in ROLES}

@@ -287,9 +287,9 @@ def test_summary_report_plot(tool, tmp_path):
     assert tool.plotted_seeds(entry) == {'netaug': ['0', '1', '2'],
                                          'plain': ['0', '1', '2']}
     # no seed finished by both: each arm's finished ones; none: every run
-    unpaired = {'netaug': {'runs': {'0': {'status': 'finished'},
-                                    '1': {'status': 'incomplete'}}},
-                'plain': {'runs': {'1': {'status': 'incomplete'}}}}
+    unpaired = {'netaug': {'runs': {'0': {}, '1': {}},
+                           'finished_seeds': [0]},
+                'plain': {'runs': {'1': {}}, 'finished_seeds': []}}
     assert tool.plotted_seeds(unpaired) == {'netaug': ['0'],
                                             'plain': ['1']}
     png = tmp_path / 'curves.png'
