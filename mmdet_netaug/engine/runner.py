@@ -28,6 +28,7 @@ from ..models.checkpoint_fit import (CheckpointMismatchError,
 from .atomic_checkpoint import remove_leftover_temp_files
 from .hooks.bn_reestimation import unwrapped
 from .hooks.batched_targets import BatchedTargetsHook
+from .hooks.final_validation import FinalValidationHook
 from .hooks.memory_format import MemoryFormatHook, check_memory_format
 from .hooks.teacher_classes import TeacherClassesHook
 
@@ -113,7 +114,9 @@ class CheckedRunner(Runner):
     :class:`MemoryFormatHook`, ``batched_targets=True`` a
     :class:`BatchedTargetsHook`, and a model with a distillation teacher a
     :class:`TeacherClassesHook` (the teacher's classes must be the training
-    dataset's, in its order)."""
+    dataset's, in its order). Every run registers a
+    :class:`FinalValidationHook`: a training resumed from its final
+    checkpoint (stopped during its last validation) validates it."""
 
     _resuming = False
 
@@ -138,6 +141,9 @@ class CheckedRunner(Runner):
         if getattr(unwrapped(self), 'distiller', None) is not None and not any(
                 isinstance(h, TeacherClassesHook) for h in self.hooks):
             self.register_hook(dict(type=TeacherClassesHook))
+        # a training resumed at its end still gets its final validation
+        if not any(isinstance(h, FinalValidationHook) for h in self.hooks):
+            self.register_hook(dict(type=FinalValidationHook))
 
     def register_hook(self, hook, priority=None) -> None:
         if isinstance(hook, dict) and hook.get('type') in (

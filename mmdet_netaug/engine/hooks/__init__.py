@@ -1,11 +1,13 @@
 """Runner hooks."""
 from .batched_targets import BatchedTargetsHook
 from .bn_reestimation import BatchNormReestimation, ReestimateBNHook
+from .final_validation import FinalValidationHook
 from .memory_format import MemoryFormatHook
 from .netaug_hook import NetAugHook, sample_widths
 from .teacher_classes import TeacherClassesHook
 
 __all__ = [
-    'BatchedTargetsHook', 'BatchNormReestimation', 'MemoryFormatHook',
+    'BatchedTargetsHook', 'BatchNormReestimation', 'FinalValidationHook',
+    'MemoryFormatHook',
     'NetAugHook', 'ReestimateBNHook', 'TeacherClassesHook', 'sample_widths'
 ]

@@ -1,0 +1,52 @@
+"""Validating a training resumed from its final checkpoint."""
+from mmengine.hooks import Hook
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+from mmdet.registry import HOOKS
+
+
+def _final_step(loop):
+    """(where the loop stands, its last step, ``val_begin``) in epochs or
+    iterations, as the loop counts validation; None for another loop."""
+    if isinstance(loop, EpochBasedTrainLoop):
+        return loop.epoch, loop.max_epochs, loop.val_begin
+    if isinstance(loop, IterBasedTrainLoop):
+        return loop.iter, loop.max_iters, loop.val_begin
+    return None
+
+
+@HOOKS.register_module()
+class FinalValidationHook(Hook):
+    """Validates the final checkpoint of a training resumed with nothing
+    left to train.
+
+    mmengine saves the last epoch's checkpoint and validates after it, and
+    its train loops validate only after training a step. A training stopped
+    during its final validation (killed, a machine's end) therefore resumes
+    from the final checkpoint, trains nothing and exits with status 0 and
+    no final metrics: the run looks finished and its last result is
+    missing. This hook runs that validation at ``before_train`` when the
+    loop is already at its end and the loop would have validated there
+    (mmengine's ``val_begin`` rule), after every other ``before_train``
+    hook. Resuming a training whose final validation did run validates it
+    once more (the same checkpoint, the same metrics).
+    :class:`~mmdet_netaug.engine.CheckedRunner` (``tools/train.py``)
+    registers it; with mmengine's own ``Runner`` add
+    ``dict(type='FinalValidationHook')`` to ``custom_hooks``.
+    """
+
+    priority = 'LOWEST'
+
+    def before_train(self, runner) -> None:
+        position = _final_step(runner.train_loop)
+        if position is None or runner.val_loop is None:
+            return
+        at, last, val_begin = position
+        if at < last or last < val_begin:
+            return
+        unit = 'epoch' if isinstance(runner.train_loop,
+                                     EpochBasedTrainLoop) else 'iteration'
+        runner.logger.info(
+            f'resumed at the final {unit} ({at}) with nothing to train: '
+            'validating the final checkpoint')
+        runner.val_loop.run()
