@@ -103,6 +103,21 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
                          f'different epochs {entry["epochs"]}')
     if notes:
         lines += ['', 'Not in the statistics / inconsistent:', *notes]
+    matched = []
+    for entry in summary['pairs']:
+        titles = role_titles(entry)
+        for seed, item in (entry.get('matched_epoch') or {}).items():
+            arms = [f'{titles[role]} ' + ' / '.join(
+                _pct(item[role].get(m)) for m in METRICS) for role in ROLES]
+            diff = ' / '.join(_pct(item['difference'].get(m), signed=True)
+                              for m in METRICS)
+            matched.append(f'- {entry["netaug"]["name"]} seed {seed}, '
+                           f'epoch {item["epoch"]}: {arms[0]}, {arms[1]}; '
+                           f'{titles["netaug"]} − {titles["plain"]} {diff}')
+    if matched:
+        lines += ['', 'Seeds not finished by both arms, at the last epoch '
+                  'both validated (mAP / AP50; the same schedule, so the '
+                  'same point of it; not in the statistics):', *matched]
     plateau = []
     for entry in summary['pairs']:
         for role in ROLES:

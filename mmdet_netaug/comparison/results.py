@@ -179,12 +179,42 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
     return result
 
 
+def matched_epochs(netaug_runs: dict, plain_runs: dict) -> dict:
+    """For the seeds that one arm or both have not finished, where the
+    two arms can still be compared: the last epoch both validated, each
+    arm's metrics there and NetAug − plain. Only for arms of the same
+    schedule (same ``epochs``), where epoch k is the same point of it; not
+    in the statistics, a view of runs in progress."""
+    found = {}
+    for seed, run in netaug_runs.items():
+        other = plain_runs.get(seed)
+        if other is None or (run['status'] == other['status'] == 'finished'
+                             or run['epochs'] != other['epochs']):
+            continue
+        curves = [r['curve'] for r in (run, other)]
+        common = set(curves[0]['epoch']) & set(curves[1]['epoch'])
+        if not common:
+            continue
+        epoch = max(common)
+        values = [{m: c[m][c['epoch'].index(epoch)] for m in c
+                   if m != 'epoch'} for c in curves]
+        found[seed] = dict(epoch=epoch, netaug=values[0], plain=values[1],
+                           difference={
+                               m: values[0][m] - values[1][m]
+                               for m in values[0]
+                               if values[0][m] is not None
+                               and values[1].get(m) is not None})
+    return found
+
+
 def summarize(pairs: Sequence[Tuple[str, str]], seeds: Sequence[int],
               work_dir: str, keys: Optional[Dict[str, str]] = None,
               expected_epochs: Optional[int] = None) -> dict:
     """Per pair and model: per-seed final metrics, mean and sample std over
     the finished seeds; per pair the NetAug - plain difference paired by
-    seed (:func:`paired_difference`)."""
+    seed (:func:`paired_difference`) and, for seeds not finished by both,
+    the two arms at the last epoch both validated (:func:`matched_epochs`).
+    """
     keys = keys or dict(DEFAULT_KEYS)
     result = dict(work_dir=work_dir, seeds=list(seeds), keys=keys, pairs=[])
     for pair in pairs:
@@ -206,6 +236,8 @@ def summarize(pairs: Sequence[Tuple[str, str]], seeds: Sequence[int],
             m: paired_difference(entry['netaug']['runs'],
                                  entry['plain']['runs'], m)
             for m in (*keys, 'train_loss')}
+        entry['matched_epoch'] = matched_epochs(entry['netaug']['runs'],
+                                                entry['plain']['runs'])
         epochs = {r['last_epoch'] for role in ROLES
                   for r in entry[role]['runs'].values()
                   if r['status'] == 'finished'}

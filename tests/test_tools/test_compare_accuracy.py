@@ -298,6 +298,34 @@ def test_summary_report_plot(tool, tmp_path):
     assert os.path.getsize(png) > 1000
 
 
+def test_unfinished_seeds_compared_at_the_last_common_epoch(tool, tmp_path):
+    """A seed one arm has not finished is out of the statistics, but the
+    report shows both arms at the last epoch both validated."""
+    write_run(tmp_path, 'netaug_p', 0, {2: (0.20, 0.40), 4: (0.30, 0.50)}, 8,
+              done=False)
+    write_run(tmp_path, 'plain_p', 0, {2: (0.25, 0.45), 4: (0.28, 0.53),
+                                       6: (0.3, 0.6), 8: (0.31, 0.6)}, 8)
+    for name in ('netaug_p', 'plain_p'):  # both finished: in the statistics
+        write_run(tmp_path, name, 1, {8: (0.3, 0.5)}, 8)
+    write_run(tmp_path, 'netaug_p', 2, {2: (0.1, 0.2)}, 8, done=False)
+    summary = tool.summarize([('configs/netaug_p.py', 'configs/plain_p.py')],
+                             [0, 1, 2], str(tmp_path))
+    matched = summary['pairs'][0]['matched_epoch']
+    assert list(matched) == ['0']  # seed 2's plain run is missing
+    assert matched['0']['epoch'] == 4
+    assert matched['0']['netaug'] == dict(mAP=0.30, AP50=0.50)
+    assert matched['0']['difference'] == dict(mAP=pytest.approx(0.02),
+                                              AP50=pytest.approx(-0.03))
+    report = tool.format_report(summary)
+    assert ('- netaug_p seed 0, epoch 4: NetAug 30.0 / 50.0, plain 28.0 / '
+            '53.0; NetAug − plain +2.0 / -3.0') in report
+    # another schedule (30 against 72 epochs): epoch k is not comparable
+    write_run(tmp_path, 'plain_q', 0, {2: (0.25, 0.45)}, 72, done=False)
+    other = tool.summarize([('configs/netaug_p.py', 'configs/plain_q.py')],
+                           [0], str(tmp_path))
+    assert other['pairs'][0]['matched_epoch'] == {}
+
+
 def test_summarize_only_command_line(tool, tmp_path):
     """--summarize-only reads the runs and writes the results, the report
     and the curves, training nothing."""
