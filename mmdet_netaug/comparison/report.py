@@ -111,13 +111,17 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
                 _pct(item[role].get(m)) for m in METRICS) for role in ROLES]
             diff = ' / '.join(_pct(item['difference'].get(m), signed=True)
                               for m in METRICS)
+            status = ', '.join(f'{titles[role]} {item["status"][role]}'
+                               for role in ROLES)
             matched.append(f'- {entry["netaug"]["name"]} seed {seed}, '
-                           f'epoch {item["epoch"]}: {arms[0]}, {arms[1]}; '
-                           f'{titles["netaug"]} − {titles["plain"]} {diff}')
+                           f'epoch {item["epoch"]} ({status}): {arms[0]}, '
+                           f'{arms[1]}; {titles["netaug"]} − '
+                           f'{titles["plain"]} {diff}')
     if matched:
-        lines += ['', 'Seeds not finished by both arms, at the last epoch '
-                  'both validated (mAP / AP50; the same schedule, so the '
-                  'same point of it; not in the statistics):', *matched]
+        lines += ['', 'Seeds that one or both arms have not finished, '
+                  'compared at the last epoch both validated (mAP / AP50; '
+                  'both arms share the schedule; not in the statistics):',
+                  *matched]
     plateau = []
     for entry in summary['pairs']:
         for role in ROLES:

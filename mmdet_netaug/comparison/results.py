@@ -182,14 +182,16 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
 def matched_epochs(netaug_runs: dict, plain_runs: dict) -> dict:
     """For the seeds that one arm or both have not finished, where the
     two arms can still be compared: the last epoch both validated, each
-    arm's metrics there and NetAug − plain. Only for arms of the same
+    arm's metrics and status (incomplete, failed) there, and NetAug −
+    plain. Only for arms of the same
     schedule (same ``epochs``), where epoch k is the same point of it; not
     in the statistics, a view of runs in progress."""
     found = {}
     for seed, run in netaug_runs.items():
         other = plain_runs.get(seed)
-        if other is None or (run['status'] == other['status'] == 'finished'
-                             or run['epochs'] != other['epochs']):
+        if other is None or run['epochs'] is None or (
+                run['status'] == other['status'] == 'finished'
+                or run['epochs'] != other['epochs']):
             continue
         curves = [r['curve'] for r in (run, other)]
         common = set(curves[0]['epoch']) & set(curves[1]['epoch'])
@@ -199,6 +201,8 @@ def matched_epochs(netaug_runs: dict, plain_runs: dict) -> dict:
         values = [{m: c[m][c['epoch'].index(epoch)] for m in c
                    if m != 'epoch'} for c in curves]
         found[seed] = dict(epoch=epoch, netaug=values[0], plain=values[1],
+                           status=dict(netaug=run['status'],
+                                       plain=other['status']),
                            difference={
                                m: values[0][m] - values[1][m]
                                for m in values[0]

@@ -35,9 +35,16 @@ def run_state(run: Run) -> str:
             f'  now:   {run.config} {run.options}\n'
             'use another --work-dir, or delete that folder')
     done = _read_json(osp.join(run.run_dir, DONE_FILE))
+    checkpoint = osp.isfile(osp.join(run.run_dir, LAST_CHECKPOINT))
     if done is not None and done.get('returncode') == 0:
+        # exit 0 without the final epoch's metrics: resumed from the final
+        # checkpoint before FinalValidationHook existed; resuming validates
+        metrics = read_val_metrics(run.run_dir)
+        if checkpoint and run.epochs and (not metrics
+                                          or max(metrics) < run.epochs):
+            return 'resume'
         return 'finished'
-    if osp.isfile(osp.join(run.run_dir, LAST_CHECKPOINT)):
+    if checkpoint:
         return 'resume'
     return 'restart'
 
@@ -53,8 +60,9 @@ class CheckpointWatch:
     """When a training should stop to meet a time limit with the least
     work lost: just after the last epoch whose checkpoint *and* validation
     come in time. mmengine validates after saving the checkpoint, so a stop
-    at the checkpoint itself would leave a hole in the curve; and a final
-    epoch saved but not validated is never validated by ``--resume``.
+    at the checkpoint itself would leave a hole in the curve, and a final
+    epoch saved but not validated costs a validation at the next sitting
+    (``FinalValidationHook``).
 
     An epoch is *ready* once its checkpoint is saved (``last_checkpoint``
     names ``epoch_<k>.pth``) and, if the training validates after it, its

@@ -120,3 +120,29 @@ def test_resumed_run_with_epochs_left_validates_only_as_scheduled(
     runner.register_hook(counter)
     runner.train()
     assert counter.epochs == [2]
+
+
+@pytest.mark.usefixtures('single_thread')
+def test_mmengine_runner_with_the_hook_in_custom_hooks(
+        stopped_in_final_validation, cards_coco, tmp_path):
+    work_dir = _copy(stopped_in_final_validation, tmp_path / 'work')
+    cfg = _config(cards_coco, work_dir, resume=True)
+    cfg.custom_hooks = [dict(type='FinalValidationHook')]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert list(read_val_metrics(str(work_dir))) == [1]
+
+
+@pytest.mark.usefixtures('single_thread')
+def test_no_validation_where_mmengine_would_not_validate(
+        stopped_in_final_validation, cards_coco, tmp_path):
+    """val_begin after the last epoch: the final epoch is not validated, so
+    a resume at it validates nothing either."""
+    work_dir = _copy(stopped_in_final_validation, tmp_path / 'work')
+    cfg = _config(cards_coco, work_dir, resume=True)
+    cfg.train_cfg.val_begin = 2
+    runner = CheckedRunner.from_cfg(cfg)
+    counter = _CountsValidations()
+    runner.register_hook(counter)
+    runner.train()
+    assert counter.epochs == []

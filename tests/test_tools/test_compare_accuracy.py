@@ -317,13 +317,33 @@ def test_unfinished_seeds_compared_at_the_last_common_epoch(tool, tmp_path):
     assert matched['0']['difference'] == dict(mAP=pytest.approx(0.02),
                                               AP50=pytest.approx(-0.03))
     report = tool.format_report(summary)
-    assert ('- netaug_p seed 0, epoch 4: NetAug 30.0 / 50.0, plain 28.0 / '
-            '53.0; NetAug − plain +2.0 / -3.0') in report
+    assert ('- netaug_p seed 0, epoch 4 (NetAug incomplete, plain '
+            'finished): NetAug 30.0 / 50.0, plain 28.0 / 53.0; NetAug − '
+            'plain +2.0 / -3.0') in report
     # another schedule (30 against 72 epochs): epoch k is not comparable
     write_run(tmp_path, 'plain_q', 0, {2: (0.25, 0.45)}, 72, done=False)
     other = tool.summarize([('configs/netaug_p.py', 'configs/plain_q.py')],
                            [0], str(tmp_path))
     assert other['pairs'][0]['matched_epoch'] == {}
+
+
+def test_run_that_exited_without_its_final_validation_resumes(
+        tool, tmp_path):
+    """Exit 0 and a final checkpoint, but no final metrics (a resume at the
+    final checkpoint before FinalValidationHook): trained again, i.e.
+    resumed, which validates it."""
+    run_dir = write_run(tmp_path, 'netaug_m', 0, {1: (0.1, 0.2),
+                                                  2: (0.2, 0.3)}, 3)
+    recorded = json.loads((run_dir / 'run.json').read_text())
+    (run_dir / 'run.json').write_text(json.dumps(dict(recorded, options=[])))
+    run = tool.Run('netaug', 'configs/netaug_m.py', 0, str(run_dir), [], 3)
+    assert tool.run_state(run) == 'finished'  # no checkpoint to resume from
+    (run_dir / 'last_checkpoint').write_text(str(run_dir / 'epoch_3.pth'))
+    assert tool.run_state(run) == 'resume'
+    with open(next(run_dir.glob('*/vis_data/scalars.json')), 'a') as f:
+        f.write(json.dumps({'coco/bbox_mAP': 0.3, 'coco/bbox_mAP_50': 0.4,
+                            'step': 3}) + '\n')
+    assert tool.run_state(run) == 'finished'
 
 
 def test_summarize_only_command_line(tool, tmp_path):

@@ -27,8 +27,8 @@ class FinalValidationHook(Hook):
     no final metrics: the run looks finished and its last result is
     missing. This hook runs that validation at ``before_train`` when the
     loop is already at its end and the loop would have validated there
-    (mmengine's ``val_begin`` rule), after every other ``before_train``
-    hook. Resuming a training whose final validation did run validates it
+    (mmengine's ``val_begin`` rule), after the ``before_train`` of the
+    runner's other hooks (its priority is the lowest). Resuming a training whose final validation did run validates it
     once more (the same checkpoint, the same metrics).
     :class:`~mmdet_netaug.engine.CheckedRunner` (``tools/train.py``)
     registers it; with mmengine's own ``Runner`` add
@@ -42,7 +42,9 @@ class FinalValidationHook(Hook):
         if position is None or runner.val_loop is None:
             return
         at, last, val_begin = position
-        if at < last or last < val_begin:
+        # at > last: a longer schedule's checkpoint, which mmengine does
+        # not validate either; at == 0: nothing was trained or resumed
+        if at != last or at == 0 or last < val_begin:
             return
         unit = 'epoch' if isinstance(runner.train_loop,
                                      EpochBasedTrainLoop) else 'iteration'
