@@ -182,10 +182,10 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
 def matched_epochs(netaug_runs: dict, plain_runs: dict) -> dict:
     """For the seeds that one arm or both have not finished, where the
     two arms can still be compared: the last epoch both validated, each
-    arm's metrics and status (incomplete, failed) there, and NetAug −
-    plain. Only for arms of the same
-    schedule (same ``epochs``), where epoch k is the same point of it; not
-    in the statistics, a view of runs in progress."""
+    arm's metrics there and status (incomplete, failed), and NetAug −
+    plain. Only for arms of the same, known schedule (``epochs``), where
+    epoch k is the same point of it. Not in the statistics: a view of runs
+    in progress."""
     found = {}
     for seed, run in netaug_runs.items():
         other = plain_runs.get(seed)
