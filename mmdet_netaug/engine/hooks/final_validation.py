@@ -6,12 +6,13 @@ from mmdet.registry import HOOKS
 
 
 def _final_step(loop):
-    """(where the loop stands, its last step, ``val_begin``) in epochs or
-    iterations, as the loop counts validation; None for another loop."""
+    """(where the loop stands, its last step, ``val_begin``, the unit) in
+    epochs or iterations, as the loop counts validation; None for another
+    loop."""
     if isinstance(loop, EpochBasedTrainLoop):
-        return loop.epoch, loop.max_epochs, loop.val_begin
+        return loop.epoch, loop.max_epochs, loop.val_begin, 'epoch'
     if isinstance(loop, IterBasedTrainLoop):
-        return loop.iter, loop.max_iters, loop.val_begin
+        return loop.iter, loop.max_iters, loop.val_begin, 'iteration'
     return None
 
 
@@ -28,8 +29,9 @@ class FinalValidationHook(Hook):
     missing. This hook runs that validation at ``before_train`` when the
     loop is already at its end and the loop would have validated there
     (mmengine's ``val_begin`` rule), after the ``before_train`` of the
-    runner's other hooks (its priority is the lowest). Resuming a training whose final validation did run validates it
-    once more (the same checkpoint, the same metrics).
+    runner's other hooks (its priority is the lowest). Resuming a training
+    whose final validation did run validates it once more (the same
+    checkpoint, the same metrics).
     :class:`~mmdet_netaug.engine.CheckedRunner` (``tools/train.py``)
     registers it; with mmengine's own ``Runner`` add
     ``dict(type='FinalValidationHook')`` to ``custom_hooks``.
@@ -41,13 +43,11 @@ class FinalValidationHook(Hook):
         position = _final_step(runner.train_loop)
         if position is None or runner.val_loop is None:
             return
-        at, last, val_begin = position
+        at, last, val_begin, unit = position
         # at > last: a longer schedule's checkpoint, which mmengine does
         # not validate either; at == 0: nothing was trained or resumed
         if at != last or at == 0 or last < val_begin:
             return
-        unit = 'epoch' if isinstance(runner.train_loop,
-                                     EpochBasedTrainLoop) else 'iteration'
         runner.logger.info(
             f'resumed at the final {unit} ({at}) with nothing to train: '
             'validating the final checkpoint')
