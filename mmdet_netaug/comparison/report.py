@@ -21,13 +21,15 @@ def _pct(value: Optional[float], signed: bool = False) -> str:
     if value is None:
         return 'n/a'
     value = round(100 * value, 1) + 0.0  # no "-0.0"
-    return f'{value:+.1f}' if signed else f'{value:.1f}'
+    # a difference of zero has no sign: "0.0", not "+0.0"
+    return f'{value:+.1f}' if signed and value else f'{value:.1f}'
 
 
 def _num(value: Optional[float], signed: bool = False) -> str:
     if value is None:
         return 'n/a'
-    return f'{value:+.3f}' if signed else f'{value:.3f}'
+    value = round(value, 3) + 0.0
+    return f'{value:+.3f}' if signed and value else f'{value:.3f}'
 
 
 def _duration(seconds: Optional[float]) -> str:

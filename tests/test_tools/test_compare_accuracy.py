@@ -320,6 +320,11 @@ def test_unfinished_seeds_compared_at_the_last_common_epoch(tool, tmp_path):
     assert ('- netaug_p seed 0, epoch 4 (NetAug incomplete, plain '
             'finished): NetAug 30.0 / 50.0, plain 28.0 / 53.0; NetAug − '
             'plain +2.0 / -3.0') in report
+    # seed 1, equal in both arms: a difference of zero is written unsigned
+    difference = next(line for line in report.splitlines()
+                      if '**NetAug − plain**' in line)
+    assert difference.endswith('| 1 | 0.0 | **0.0** | 0.0 | **0.0** | '
+                               '0.000 |'), difference
     # another schedule (30 against 72 epochs): epoch k is not comparable
     write_run(tmp_path, 'plain_q', 0, {2: (0.25, 0.45)}, 72, done=False)
     other = tool.summarize([('configs/netaug_p.py', 'configs/plain_q.py')],
