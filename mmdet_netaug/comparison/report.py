@@ -17,19 +17,18 @@ def role_titles(entry: dict) -> dict:
 
 
 # -- report ----------------------------------------------------------------
-def _pct(value: Optional[float], signed: bool = False) -> str:
+def _num(value: Optional[float], signed: bool = False,
+         digits: int = 3) -> str:
     if value is None:
         return 'n/a'
-    value = round(100 * value, 1) + 0.0  # no "-0.0"
+    value = round(value, digits) + 0.0  # no "-0.0"
     # a difference of zero has no sign: "0.0", not "+0.0"
-    return f'{value:+.1f}' if signed and value else f'{value:.1f}'
+    sign = '+' if signed and value else ''
+    return f'{value:{sign}.{digits}f}'
 
 
-def _num(value: Optional[float], signed: bool = False) -> str:
-    if value is None:
-        return 'n/a'
-    value = round(value, 3) + 0.0
-    return f'{value:+.3f}' if signed and value else f'{value:.3f}'
+def _pct(value: Optional[float], signed: bool = False) -> str:
+    return _num(None if value is None else 100 * value, signed, digits=1)
 
 
 def _duration(seconds: Optional[float]) -> str:
