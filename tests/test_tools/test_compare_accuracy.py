@@ -2,10 +2,12 @@
 line, tools/analysis_tools/compare_accuracy.py, without training: the
 holdout split (on the real cards train split), the run options, reading
 mmengine's scalars.json, the statistics, the report and the plot."""
+import argparse
 import json
 import math
 import os
 import statistics
+import time
 
 import pytest
 
@@ -533,6 +535,27 @@ def test_time_limit_option():
     with pytest.raises(SystemExit):
         cli.parse_args(['--pairs', NETAUG, PLAIN, '--time-limit', '2 days'])
     assert cli.parse_args(['--pairs', NETAUG, PLAIN]).stop_by is None
+
+
+def test_time_limit_at_a_clock_time():
+    """'HH:MM' is the time until its next occurrence on the local clock,
+    across midnight too."""
+    cli = load_tool('tools/analysis_tools/compare_accuracy.py')
+    local = time.localtime()
+    # 22:30:00 today, local time
+    evening = time.mktime((local.tm_year, local.tm_mon, local.tm_mday, 22,
+                           30, 0, 0, 0, -1))
+    assert cli.duration('23:15', now=evening) == 45 * 60
+    assert cli.duration('00:45', now=evening) == 2.25 * 3600
+    assert cli.duration('22:30', now=evening) == 24 * 3600
+    assert cli.duration('9:05', now=evening + 0.5) == 10.5 * 3600 + 300 - 0.5
+    for bad in ('24:00', '12:60', '12:5', '-00:10'):
+        with pytest.raises(argparse.ArgumentTypeError, match='HH:MM'):
+            cli.duration(bad)
+    args = cli.parse_args(['--pairs', NETAUG, PLAIN, '--time-limit', '00:45'])
+    assert 0 < args.time_limit <= 24 * 3600
+    assert args.stop_by == pytest.approx(time.time() + args.time_limit,
+                                         abs=5)
 
 
 def test_paired_difference_interval(tool):

@@ -5,7 +5,7 @@
         [--seeds 0 1 2] [--work-dir work_dirs/accuracy] [--epochs N]
         [--val-interval 1] [--batch-size B] [--times T] [--holdout FRACTION]
         [--threads 1] [--jobs 1] [--cfg-options k=v ...]
-        [--netaug-options k=v ...] [--time-limit DURATION]
+        [--netaug-options k=v ...] [--time-limit DURATION|HH:MM]
         [--summarize-only] [--out RESULTS.json] [--plot CURVES.png]
 
 Every (config, seed) is one ``tools/train.py`` run in a child process::
@@ -30,9 +30,10 @@ val set (the cards configs: the test split).
 A finished run (``done.json`` in its folder) is not trained again, an
 interrupted one resumes from its last checkpoint, so the tool can be stopped
 and started again with the same arguments; ``--summarize-only`` only reads the
-runs. ``--time-limit`` ends a sitting on time with little lost: each training
-stops just after its last checkpoint (and validation) that comes before the
-limit, judged by the time between its checkpoints.
+runs. ``--time-limit`` (a duration, or a clock time such as ``00:45``) ends
+a sitting on time with little lost: each training stops just after its last
+checkpoint (and validation) that comes before the limit, judged by the time
+between its checkpoints.
 
 The report (a markdown table for docs/benchmarks.md: per-seed final mAP and
 AP50, mean +- sample std over seeds, NetAug - plain) is printed and saved
@@ -113,7 +114,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--holdout before the longer NetAug runs')
     parser.add_argument(
         '--time-limit', type=duration, metavar='DURATION',
-        help='stop by this time from now (seconds, or e.g. 90m, 2.5h), '
+        help='stop by this time from now (seconds, or e.g. 90m, 2.5h) or '
+        'at this local clock time (HH:MM, its next occurrence), '
         'each training just after its last checkpoint in time (and that '
         'epoch\'s validation), so that the next sitting resumes with little '
         'lost; runs not started by then wait for the next sitting; the '
@@ -154,13 +156,23 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def duration(text: str) -> float:
-    """Seconds from '5400', '5400s', '90m' or '1.5h'."""
+def duration(text: str, now: Optional[float] = None) -> float:
+    """Seconds from '5400', '5400s', '90m' or '1.5h', or until a local
+    clock time 'HH:MM' (its next occurrence: '00:45' at 22:30 is in 2 h 15
+    min), for a sitting that must end at a known time."""
+    clock = re.fullmatch(r'([01]?\d|2[0-3]):([0-5]\d)', text.strip())
+    if clock:
+        now = time.time() if now is None else now
+        local = time.localtime(now)
+        wanted = int(clock.group(1)) * 3600 + int(clock.group(2)) * 60
+        since_midnight = local.tm_hour * 3600 + local.tm_min * 60 + \
+            local.tm_sec + now % 1
+        return (wanted - since_midnight) % 86400 or 86400.0
     found = re.fullmatch(r'(\d+(?:\.\d+)?)([smh]?)', text.strip())
     if not found or float(found.group(1)) <= 0:
         raise argparse.ArgumentTypeError(
-            f'{text!r} is not a duration (seconds, or a number with s, m '
-            'or h, e.g. 90m)')
+            f'{text!r} is neither a duration (seconds, or a number with s, '
+            'm or h, e.g. 90m) nor a clock time (HH:MM, e.g. 00:45)')
     return float(found.group(1)) * {'': 1, 's': 1, 'm': 60,
                                     'h': 3600}[found.group(2)]
 
