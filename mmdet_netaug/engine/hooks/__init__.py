@@ -9,8 +9,6 @@ from .teacher_classes import TeacherClassesHook
 
 __all__ = [
     'BatchedTargetsHook', 'BatchNormReestimation', 'EpochSeedHook',
-    'FinalValidationHook',
-    'MemoryFormatHook',
-    'NetAugHook', 'ReestimateBNHook', 'TeacherClassesHook', 'epoch_seed',
-    'sample_widths'
+    'FinalValidationHook', 'MemoryFormatHook', 'NetAugHook',
+    'ReestimateBNHook', 'TeacherClassesHook', 'epoch_seed', 'sample_widths'
 ]

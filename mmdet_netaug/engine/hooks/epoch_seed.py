@@ -38,9 +38,11 @@ class EpochSeedHook(Hook):
     workers each epoch: ``train_dataloader.persistent_workers=False``
     (checked before training). With ``num_workers=0`` the augmentation runs
     in the main process, whose ``random``, ``numpy`` and ``torch``
-    generators are seeded the same way (plus the rank). A run resumed at an epoch boundary
-    then augments exactly as the uninterrupted run, and every epoch has
-    its own stream. Epoch-based training only.
+    generators are seeded the same way (plus the rank). A run resumed at an
+    epoch boundary then augments exactly as the uninterrupted run, and
+    every epoch has its own stream. Epoch-based training only. The run's
+    seed is mmengine's ``runner.seed`` (``randomness.seed``, or the one
+    mmengine drew and logged).
 
     Config::
 
@@ -57,9 +59,6 @@ class EpochSeedHook(Hook):
                 'but train_dataloader.persistent_workers is True (workers '
                 'started once keep their first seeds): set '
                 'train_dataloader.persistent_workers=False')
-        if runner.seed is None:
-            raise ValueError('EpochSeedHook needs the run\'s seed '
-                             '(randomness.seed), and it is None')
 
     def before_train_epoch(self, runner) -> None:
         loader = runner.train_dataloader
