@@ -85,6 +85,33 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
         cells.append(f'{_num(diff["mean"], signed=True)}' + (
             f' (s.e. {_num(se)})' if se is not None else ''))
         lines.append('| ' + ' | '.join(cells) + ' |')
+    smoothed = []
+    for index, entry in enumerate(summary['pairs'], 1):
+        diffs = entry.get('difference_last_fifth') or {}
+        if not any(d['n'] for d in diffs.values()):
+            continue
+        titles = role_titles(entry)
+        parts = []
+        for m in METRICS:
+            diff = diffs[m]
+            se, ci = diff['standard_error'], diff['ci95']
+            parts.append(
+                f'{m} ' + ' / '.join(_pct(d, signed=True)
+                                     for d in diff['per_seed'].values())
+                + f', mean **{_pct(diff["mean"], signed=True)}**' + (
+                    f' (s.e. {_pct(se)}; 95% CI {_pct(ci[0], signed=True)}'
+                    f' to {_pct(ci[1], signed=True)})'
+                    if se is not None else ''))
+        smoothed.append(f'- pair {index}, {titles["netaug"]} − '
+                        f'{titles["plain"]}, seeds '
+                        f'{", ".join(diffs[METRICS[0]]["per_seed"])}: '
+                        + '; '.join(parts))
+    if smoothed:
+        lines += ['', 'The same pairs over each run\'s mean of its '
+                  'validations in the last fifth of training (epochs >= '
+                  '0.8 x its schedule; less of the validation set\'s jitter '
+                  'between validations than one epoch; a second view, the '
+                  'table\'s final epoch is the statistic):', *smoothed]
     notes = []
     for entry in summary['pairs']:
         for role in ROLES:

@@ -125,20 +125,33 @@ def paired_difference(netaug_runs: dict, plain_runs: dict,
                 standard_error=se, ci95=ci95)
 
 
+def _last_fifth(curve: dict, epochs: Optional[int]) -> Dict[str, list]:
+    """Each metric's values validated at or after epoch ``0.8 * epochs``."""
+    if not epochs or not curve.get('epoch'):
+        return {}
+    start = 0.8 * epochs
+    return {metric: [v for e, v in zip(curve['epoch'], curve.get(metric, []))
+                     if e >= start and v is not None] for metric in METRICS}
+
+
 def last_fifth_change(curve: dict, epochs: Optional[int]) -> dict:
     """How much each metric moved over the last fifth of training: the
     largest minus the smallest value validated at or after epoch
     ``0.8 * epochs`` (a plateau: below 1 point of AP50)."""
-    if not epochs or not curve.get('epoch'):
-        return {}
-    start = 0.8 * epochs
-    changes = {}
-    for metric in METRICS:
-        values = [v for e, v in zip(curve['epoch'], curve.get(metric, []))
-                  if e >= start and v is not None]
-        if len(values) > 1:
-            changes[metric] = max(values) - min(values)
-    return changes
+    return {metric: max(values) - min(values)
+            for metric, values in _last_fifth(curve, epochs).items()
+            if len(values) > 1}
+
+
+def last_fifth_mean(curve: dict, epochs: Optional[int]) -> dict:
+    """Each metric's mean over the validations of the last fifth of
+    training (epochs >= ``0.8 * epochs``). On a small validation set the
+    metric jitters from one validation to the next by more than a
+    NetAug-sized difference; this mean is a less noisy view of where a
+    run ended than its final epoch alone."""
+    return {metric: statistics.fmean(values)
+            for metric, values in _last_fifth(curve, epochs).items()
+            if values}
 
 
 def summarize_run(run_dir: str, keys: Dict[str, str],
@@ -173,6 +186,8 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
     result['train_loss'] = train_loss.get(last) \
         if status == 'finished' else None
     result['last_fifth_change'] = last_fifth_change(
+        result['curve'], epochs) if status == 'finished' else None
+    result['last_fifth_mean'] = last_fifth_mean(
         result['curve'], epochs) if status == 'finished' else None
     result['train_loss_curve'] = dict(epoch=list(train_loss),
                                       loss=list(train_loss.values()))
@@ -216,7 +231,8 @@ def summarize(pairs: Sequence[Tuple[str, str]], seeds: Sequence[int],
               expected_epochs: Optional[int] = None) -> dict:
     """Per pair and model: per-seed final metrics, mean and sample std over
     the finished seeds; per pair the NetAug - plain difference paired by
-    seed (:func:`paired_difference`) and, for seeds not finished by both,
+    seed (:func:`paired_difference`), the same over each run's
+    :func:`last_fifth_mean` and, for seeds not finished by both,
     the two arms at the last epoch both validated (:func:`matched_epochs`).
     """
     keys = keys or dict(DEFAULT_KEYS)
@@ -240,6 +256,14 @@ def summarize(pairs: Sequence[Tuple[str, str]], seeds: Sequence[int],
             m: paired_difference(entry['netaug']['runs'],
                                  entry['plain']['runs'], m)
             for m in (*keys, 'train_loss')}
+        # the same pairing over each run's last-fifth mean (a secondary
+        # view: less validation jitter than the final epoch)
+        smoothed = {role: {seed: run['last_fifth_mean'] or {}
+                           for seed, run in entry[role]['runs'].items()}
+                    for role in ROLES}
+        entry['difference_last_fifth'] = {
+            m: paired_difference(smoothed['netaug'], smoothed['plain'], m)
+            for m in keys}
         entry['matched_epoch'] = matched_epochs(entry['netaug']['runs'],
                                                 entry['plain']['runs'])
         epochs = {r['last_epoch'] for role in ROLES

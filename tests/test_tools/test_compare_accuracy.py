@@ -334,6 +334,46 @@ def test_unfinished_seeds_compared_at_the_last_common_epoch(tool, tmp_path):
     assert other['pairs'][0]['matched_epoch'] == {}
 
 
+def test_last_fifth_mean_paired(tool, tmp_path):
+    """Besides the final epoch, each pair is compared over each run's mean
+    of its last fifth's validations (epochs >= 0.8 x the schedule), paired
+    by seed, finished runs only."""
+    assert tool.last_fifth_mean(
+        dict(epoch=[2, 8, 9, 10], AP50=[0.1, 0.50, 0.53, 0.56],
+             mAP=[0.0, 0.3, 0.3, None]), 10) == dict(
+                 AP50=pytest.approx(0.53), mAP=pytest.approx(0.3))
+    # 10 epochs: the last fifth is epochs 8 and 10 (validated every 2)
+    curves = {('netaug_s', 0): {6: (0.9, 0.9), 8: (0.20, 0.40),
+                                10: (0.30, 0.50)},
+              ('plain_s', 0): {6: (0.0, 0.0), 8: (0.25, 0.50),
+                               10: (0.27, 0.50)},
+              ('netaug_s', 1): {8: (0.40, 0.60), 10: (0.40, 0.70)},
+              ('plain_s', 1): {8: (0.30, 0.60), 10: (0.30, 0.60)}}
+    for (name, seed), curve in curves.items():
+        write_run(tmp_path, name, seed, curve, 10)
+    write_run(tmp_path, 'netaug_s', 2, {8: (0.9, 0.9)}, 10, done=False)
+    write_run(tmp_path, 'plain_s', 2, {8: (0.1, 0.1), 10: (0.1, 0.1)}, 10)
+    summary = tool.summarize([('configs/netaug_s.py', 'configs/plain_s.py')],
+                             [0, 1, 2], str(tmp_path))
+    entry = summary['pairs'][0]
+    assert entry['netaug']['runs']['0']['last_fifth_mean'] == dict(
+        mAP=pytest.approx(0.25), AP50=pytest.approx(0.45))
+    assert entry['netaug']['runs']['2']['last_fifth_mean'] is None
+    smoothed = entry['difference_last_fifth']
+    # seed 0: 0.25 - 0.26 and 0.45 - 0.50; seed 1: 0.10 and 0.05
+    assert smoothed['mAP']['per_seed'] == dict(
+        {'0': pytest.approx(-0.01), '1': pytest.approx(0.10)})
+    assert smoothed['AP50']['mean'] == pytest.approx(0.0)
+    assert smoothed['AP50']['standard_error'] == pytest.approx(0.05)
+    # the final epoch's differences are not these: +0.03 and +0.10 mAP
+    assert entry['difference']['mAP']['per_seed'] == dict(
+        {'0': pytest.approx(0.03), '1': pytest.approx(0.10)})
+    report = tool.format_report(summary)
+    assert ('- pair 1, NetAug − plain, seeds 0, 1: mAP -1.0 / +10.0, mean '
+            '**+4.5** (s.e. 5.5; 95% CI -65.4 to +74.4); AP50 -5.0 / +5.0, '
+            'mean **0.0** (s.e. 5.0;') in report
+
+
 def test_run_that_exited_without_its_final_validation_resumes(
         tool, tmp_path):
     """Exit 0 and a final checkpoint, but no final metrics (a resume at the
