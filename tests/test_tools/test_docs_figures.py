@@ -108,19 +108,24 @@ def seed_list(text):
 
 
 def metric_columns(header):
-    """{column index: ('mAP' | 'AP50', seeds)} from the header row. A
-    column names its seeds ("mAP, seeds 0 / 1", "seeds 0-4"), takes the
-    last ones named ("AP50 per seed"), or, where none is named, each row
-    names them in its 'seeds' column (seeds None here)."""
+    """{column index: ('mAP' | 'AP50', seeds, statistic)} from the header
+    row. A column names its seeds ("mAP, seeds 0 / 1", "seeds 0-4"), takes
+    the last ones named ("AP50 per seed"), or, where none is named, each
+    row names them in its 'seeds' column (seeds None here). The statistic
+    is the final epoch's (``difference``), or for a column that says "last
+    fifth" each run's mean over its last fifth's validations
+    (``difference_last_fifth``)."""
     columns, seeds = {}, None
     for k, cell in enumerate(header):
         seeds = seed_list(cell) or seeds
-        if 'mean' in cell:
+        last_fifth = 'last fifth' in cell
+        if 'mean' in cell and not last_fifth:
             continue
         metric = 'AP50' if 'AP50' in cell else 'mAP' if 'mAP' in cell \
             else None
         if metric:
-            columns[k] = (metric, seeds)
+            columns[k] = (metric, seeds, 'difference_last_fifth'
+                          if last_fifth else 'difference')
     return columns
 
 
@@ -135,7 +140,8 @@ def test_paired_table_matches_results(doc, anchor, rows):
     lines = (REPO / doc).read_text(encoding='utf-8').splitlines()
     table = table_near(lines, anchor)
     columns = metric_columns(table[0])
-    assert set(m for m, _ in columns.values()) == {'mAP', 'AP50'}, \
+    assert set(m for m, _, statistic in columns.values()
+               if statistic == 'difference') == {'mAP', 'AP50'}, \
         f'{doc}: no mAP and AP50 columns in {table[0]}'
     seeds_column = table[0].index('seeds') if 'seeds' in table[0] else None
     found = set()
@@ -145,8 +151,11 @@ def test_paired_table_matches_results(doc, anchor, rows):
         found.add(row[0])
         results, pair, role = rows[row[0]]
         record = json.loads((REPO / results).read_text())['pairs'][pair]
-        for k, (metric, seeds) in columns.items():
-            where = f'{doc}, row {row[0]!r}, {metric}'
+        for k, (metric, seeds, statistic) in columns.items():
+            where = f'{doc}, row {row[0]!r}, {metric}' + (
+                ', last fifth' if statistic != 'difference' else '')
+            assert role == 'difference' or statistic == 'difference', \
+                f'{where}: a last-fifth column holds paired differences only'
             if seeds is None:
                 assert seeds_column is not None, \
                     f'{where}: neither the header nor a seeds column names ' \
@@ -160,7 +169,7 @@ def test_paired_table_matches_results(doc, anchor, rows):
                 assert len(values) == len(seeds), where
                 for seed, doc_value in zip(seeds, values):
                     if role == 'difference':
-                        value = record['difference'][metric]['per_seed'][
+                        value = record[statistic][metric]['per_seed'][
                             str(seed)]
                     else:
                         run = record[role]['runs'][str(seed)]
@@ -173,7 +182,7 @@ def test_paired_table_matches_results(doc, anchor, rows):
                     f'{where}: no per-seed values in {cell!r}'
             if role != 'difference':
                 continue
-            summary = record['difference'][metric]
+            summary = record[statistic][metric]
             assert sorted(summary['per_seed'], key=int) == \
                 [str(seed) for seed in seeds], \
                 f'{where}: seeds {seeds} listed, the JSON pairs ' \
