@@ -38,6 +38,20 @@ def _duration(seconds: Optional[float]) -> str:
     return f'{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
 
 
+def _paired_mean(diff: dict) -> str:
+    """A paired difference's mean in bold, with its standard error and 95%
+    interval where there are at least two pairs."""
+    se, ci = diff['standard_error'], diff.get('ci95')
+    return f'**{_pct(diff["mean"], signed=True)}**' + (
+        f' (s.e. {_pct(se)}; 95% CI {_pct(ci[0], signed=True)} to '
+        f'{_pct(ci[1], signed=True)})' if se is not None else '')
+
+
+def _per_seed(diff: dict) -> str:
+    """A paired difference's per-seed values, signed: "+1.0 / -2.0"."""
+    return ' / '.join(_pct(d, signed=True) for d in diff['per_seed'].values())
+
+
 def format_report(summary: dict, header: Sequence[str] = ()) -> str:
     """The markdown report: header lines, then one table of all pairs."""
     lines = [*header, '']
@@ -71,15 +85,7 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
                  paired or 'none']
         for m in METRICS:
             diff = entry['difference'][m]
-            se = diff['standard_error']
-            ci = diff.get('ci95')
-            cells += [' / '.join(_pct(d, signed=True)
-                                 for d in diff['per_seed'].values()) or 'n/a',
-                      f'**{_pct(diff["mean"], signed=True)}**' + (
-                          f' (s.e. {_pct(se)}; 95% CI '
-                          f'{_pct(ci[0], signed=True)} to '
-                          f'{_pct(ci[1], signed=True)})'
-                          if se is not None else '')]
+            cells += [_per_seed(diff) or 'n/a', _paired_mean(diff)]
         diff = entry['difference']['train_loss']
         se = diff['standard_error']
         cells.append(f'{_num(diff["mean"], signed=True)}' + (
@@ -91,17 +97,8 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
         if not any(d['n'] for d in diffs.values()):
             continue
         titles = role_titles(entry)
-        parts = []
-        for m in METRICS:
-            diff = diffs[m]
-            se, ci = diff['standard_error'], diff['ci95']
-            parts.append(
-                f'{m} ' + ' / '.join(_pct(d, signed=True)
-                                     for d in diff['per_seed'].values())
-                + f', mean **{_pct(diff["mean"], signed=True)}**' + (
-                    f' (s.e. {_pct(se)}; 95% CI {_pct(ci[0], signed=True)}'
-                    f' to {_pct(ci[1], signed=True)})'
-                    if se is not None else ''))
+        parts = [f'{m} {_per_seed(diffs[m])}, mean {_paired_mean(diffs[m])}'
+                 for m in METRICS]
         smoothed.append(f'- pair {index}, {titles["netaug"]} − '
                         f'{titles["plain"]}, seeds '
                         f'{", ".join(diffs[METRICS[0]]["per_seed"])}: '
