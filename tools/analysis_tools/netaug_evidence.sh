@@ -35,6 +35,11 @@
 # plain trained as long in wall time (the same 72-epoch plain runs).
 # docs/evidence/walltime_cards224_cpu.json holds these two pairs.
 #
+# SUITE=yolov3_72e runs the same 72-epoch schedule for YOLOv3 x0.35:
+# NetAug against plain, both for 72 epochs
+# (configs/{netaug_yolov3_mbv2,yolov3_mbv2_w035}_cards_224_72e.py, which
+# seed each epoch's augmentation: EpochSeedHook), SEEDS default 0 1 2.
+#
 # SUITE=wide runs the width-1.0 control at the CPU protocol: NetAug
 # SSDLite-MobileNetV2 x1.0 against plain x1.0 (224x224, batch 8, 30
 # epochs), SEEDS default 0 1 2. (With CUDA the default suite has it.)
@@ -104,16 +109,20 @@ if [ "$suite" = kd ]; then
     --seeds $seeds --work-dir "$out" --out "$out/kd_results.json" \
     --plot "$out/kd_curves.png" "${jobs[@]}" "$@"
 fi
-if [ "$suite" = walltime ] || [ "$suite" = wide ]; then
-  if [ "$suite" = walltime ]; then
-    pairs=(configs/netaug_ssdlite_mbv2_cards_224_72e.py
-           configs/ssdlite_mbv2_w035_cards_224_72e.py
-           configs/netaug_ssdlite_mbv2_cards_224.py
-           configs/ssdlite_mbv2_w035_cards_224_72e.py)
-  else
-    pairs=(configs/netaug_ssdlite_mbv2_w100_cards_224.py
-           configs/ssdlite_mbv2_w100_cards_224.py)
-  fi
+if [ "$suite" = walltime ] || [ "$suite" = wide ] || [ "$suite" = yolov3_72e ]; then
+  case "$suite" in
+    walltime)
+      pairs=(configs/netaug_ssdlite_mbv2_cards_224_72e.py
+             configs/ssdlite_mbv2_w035_cards_224_72e.py
+             configs/netaug_ssdlite_mbv2_cards_224.py
+             configs/ssdlite_mbv2_w035_cards_224_72e.py) ;;
+    wide)
+      pairs=(configs/netaug_ssdlite_mbv2_w100_cards_224.py
+             configs/ssdlite_mbv2_w100_cards_224.py) ;;
+    yolov3_72e)
+      pairs=(configs/netaug_yolov3_mbv2_cards_224_72e.py
+             configs/yolov3_mbv2_w035_cards_224_72e.py) ;;
+  esac
   # shellcheck disable=SC2086  # SEEDS is a list
   exec "$python" tools/analysis_tools/compare_accuracy.py --pairs "${pairs[@]}" \
     --seeds ${SEEDS:-0 1 2} --work-dir "$out" \
