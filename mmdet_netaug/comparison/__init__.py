@@ -10,9 +10,9 @@ from .planning import (Run, config_name, find_seeds, holdout_mask,
                        val_ann_file)
 from .report import (format_report, plot_curves, plotted_seeds, report_header,
                      role_titles)
-from .results import (last_fifth_change, last_fifth_mean, mean_std,
-                      paired_difference, read_train_loss, read_val_metrics,
-                      summarize, summarize_run)
+from .results import (last_fifth_change, last_fifth_mean, last_fifth_trend,
+                      mean_std, paired_difference, read_train_loss,
+                      read_val_metrics, summarize, summarize_run)
 from .running import Launcher, run_state, train_all
 
 __all__ = [
@@ -20,9 +20,10 @@ __all__ = [
     'HOLDOUT_VAL_NAME', 'LOG_FILE', 'METRICS', 'ROLE_TITLES', 'ROLES',
     'RUN_FILE', 'Launcher', 'Run', 'config_name', 'find_seeds',
     'format_report', 'holdout_mask', 'holdout_options', 'last_fifth_change',
-    'last_fifth_mean', 'mean_std', 'paired_difference', 'pairs_of',
-    'parse_cfg_options', 'plan_runs', 'plot_curves', 'plotted_seeds',
-    'read_train_loss', 'read_val_metrics', 'report_header', 'role_titles',
-    'root_of', 'run_state', 'schedule_options', 'split_holdout', 'summarize',
-    'summarize_run', 'train_all', 'val_ann_file'
+    'last_fifth_mean', 'last_fifth_trend', 'mean_std', 'paired_difference',
+    'pairs_of', 'parse_cfg_options', 'plan_runs', 'plot_curves',
+    'plotted_seeds', 'read_train_loss', 'read_val_metrics', 'report_header',
+    'role_titles', 'root_of', 'run_state', 'schedule_options',
+    'split_holdout', 'summarize', 'summarize_run', 'train_all',
+    'val_ann_file'
 ]

@@ -161,6 +161,29 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
         lines += ['', 'AP50 range over the last fifth of training (largest '
                   '− smallest validated value; a plateau is below 1.0): '
                   + '; '.join(plateau)]
+    trends = []
+    for entry in summary['pairs']:
+        for role in ROLES:
+            model = entry[role]
+            trend = (model.get('last_fifth_trend') or {}).get('AP50')
+            if not trend or not trend['n']:
+                continue
+            se = (f', s.e. {_pct(trend["std"] / trend["n"] ** 0.5)}'
+                  if trend['std'] is not None else '')
+            item = (f'{model["name"]} {_pct(trend["mean"], signed=True)} '
+                    f'({trend["n"]} seeds{se}; per seed ' + ' / '.join(
+                        _pct(v, signed=True) for v in trend['values'])
+                    + ')')
+            if item not in trends:
+                trends.append(item)
+    if trends:
+        lines += ['', 'AP50 fitted change over the last fifth of training '
+                  '(each run\'s least-squares line through its validations '
+                  'there, times the fifth\'s length; mean over the finished '
+                  'seeds; the jitter of single validations averages out; a '
+                  'cosine schedule flattens every curve at its end, so only '
+                  'a longer schedule tells whether a run has converged): '
+                  + '; '.join(trends)]
     return '\n'.join(lines)
 
 

@@ -125,13 +125,22 @@ def paired_difference(netaug_runs: dict, plain_runs: dict,
                 standard_error=se, ci95=ci95)
 
 
-def _last_fifth(curve: dict, epochs: Optional[int]) -> Dict[str, list]:
-    """Each metric's values validated at or after epoch ``0.8 * epochs``."""
+def _last_fifth_points(curve: dict,
+                       epochs: Optional[int]) -> Dict[str, list]:
+    """Each metric's ``(epoch, value)`` validated at or after epoch
+    ``0.8 * epochs``."""
     if not epochs or not curve.get('epoch'):
         return {}
     start = 0.8 * epochs
-    return {metric: [v for e, v in zip(curve['epoch'], curve.get(metric, []))
+    return {metric: [(e, v) for e, v in zip(curve['epoch'],
+                                            curve.get(metric, []))
                      if e >= start and v is not None] for metric in METRICS}
+
+
+def _last_fifth(curve: dict, epochs: Optional[int]) -> Dict[str, list]:
+    """Each metric's values validated at or after epoch ``0.8 * epochs``."""
+    return {metric: [v for _, v in points] for metric, points in
+            _last_fifth_points(curve, epochs).items()}
 
 
 def last_fifth_change(curve: dict, epochs: Optional[int]) -> dict:
@@ -152,6 +161,25 @@ def last_fifth_mean(curve: dict, epochs: Optional[int]) -> dict:
     return {metric: statistics.fmean(values)
             for metric, values in _last_fifth(curve, epochs).items()
             if values}
+
+
+def last_fifth_trend(curve: dict, epochs: Optional[int]) -> dict:
+    """How much each metric rose (or, negative, fell) over the last fifth
+    of training by its least-squares line through the validations there:
+    the slope times the fifth's length, ``0.2 * epochs``. The range of
+    :func:`last_fifth_change` adds up the validation jitter of a small
+    validation set; a fitted line averages it out, so it tells a curve
+    still rising from a flat one that jitters. A cosine schedule ends with
+    the learning rate near zero, so even an unconverged run flattens there:
+    whether a longer schedule gains is the test of convergence, this only
+    says how the curve ends."""
+    found = {}
+    for metric, points in _last_fifth_points(curve, epochs).items():
+        if len({e for e, _ in points}) < 2:
+            continue
+        slope = statistics.linear_regression(*zip(*points)).slope
+        found[metric] = slope * 0.2 * epochs
+    return found
 
 
 def summarize_run(run_dir: str, keys: Dict[str, str],
@@ -188,6 +216,8 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
     result['last_fifth_change'] = last_fifth_change(
         result['curve'], epochs) if status == 'finished' else None
     result['last_fifth_mean'] = last_fifth_mean(
+        result['curve'], epochs) if status == 'finished' else None
+    result['last_fifth_trend'] = last_fifth_trend(
         result['curve'], epochs) if status == 'finished' else None
     result['train_loss_curve'] = dict(epoch=list(train_loss),
                                       loss=list(train_loss.values()))
@@ -251,6 +281,12 @@ def summarize(pairs: Sequence[Tuple[str, str]], seeds: Sequence[int],
             for m in (*keys, 'train_loss'):
                 model[m] = mean_std([runs[s][m] for s in finished
                                      if runs[s][m] is not None])
+            # how the curves end: the mean fitted change over the last
+            # fifth (each seed's own line; the seeds' spread gives its s.e.)
+            model['last_fifth_trend'] = {
+                m: mean_std([runs[s]['last_fifth_trend'][m] for s in finished
+                             if m in runs[s]['last_fifth_trend']])
+                for m in keys}
             entry[role] = model
         entry['difference'] = {
             m: paired_difference(entry['netaug']['runs'],

@@ -374,6 +374,44 @@ def test_last_fifth_mean_paired(tool, tmp_path):
             'mean **0.0** (s.e. 5.0;') in report
 
 
+def test_last_fifth_trend_fits_a_line(tool, tmp_path):
+    """How a curve ends: the least-squares change over the last fifth
+    (slope x 0.2 x epochs), where the range of last_fifth_change adds up
+    the jitter; per run, then mean and s.e. over an arm's finished seeds."""
+    # 20 epochs: the last fifth is epochs 16-20; rising 1 AP50 point per
+    # epoch under a +-3 jitter: the range says 9, the line 4 (4 epochs)
+    jittery = dict(epoch=[10, 16, 17, 18, 19, 20],
+                   AP50=[0.0, 0.19, 0.14, 0.21, 0.16, 0.23],
+                   mAP=[0.0, 0.1, 0.1, 0.1, 0.1, 0.1])
+    trend = tool.last_fifth_trend(jittery, 20)
+    assert trend['mAP'] == pytest.approx(0.0)
+    assert trend['AP50'] == pytest.approx(0.04)
+    assert tool.last_fifth_change(jittery, 20)['AP50'] == pytest.approx(0.09)
+    # one validation in the last fifth: no line
+    assert tool.last_fifth_trend(dict(epoch=[10, 20], AP50=[0.1, 0.2],
+                                      mAP=[0.1, 0.2]), 20) == {}
+    for seed, rise in enumerate((0.01, 0.03)):
+        write_run(tmp_path, 'netaug_t', seed, {
+            e: (0.2, 0.5 + rise * e) for e in (14, 16, 18, 20)}, 20)
+        write_run(tmp_path, 'plain_t', seed, {
+            e: (0.2, 0.5) for e in (14, 16, 18, 20)}, 20)
+    write_run(tmp_path, 'netaug_t', 2, {16: (0.2, 0.9)}, 20, done=False)
+    summary = tool.summarize([('configs/netaug_t.py', 'configs/plain_t.py')],
+                             [0, 1, 2], str(tmp_path))
+    entry = summary['pairs'][0]
+    assert entry['netaug']['runs']['2']['last_fifth_trend'] is None
+    netaug = entry['netaug']['last_fifth_trend']['AP50']
+    # 4 epochs x 0.01 and 0.03 per epoch
+    assert netaug['values'] == [pytest.approx(0.04), pytest.approx(0.12)]
+    assert netaug['mean'] == pytest.approx(0.08)
+    assert entry['plain']['last_fifth_trend']['AP50']['mean'] == \
+        pytest.approx(0.0)
+    report = tool.format_report(summary)
+    assert 'netaug_t +8.0 (2 seeds, s.e. 4.0; per seed +4.0 / +12.0)' \
+        in report
+    assert 'plain_t 0.0 (2 seeds, s.e. 0.0; per seed 0.0 / 0.0)' in report
+
+
 def test_run_that_exited_without_its_final_validation_resumes(
         tool, tmp_path):
     """Exit 0 and a final checkpoint, but no final metrics (a resume at the
