@@ -171,7 +171,8 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
             se = (f', s.e. {_pct(trend["std"] / trend["n"] ** 0.5)}'
                   if trend['std'] is not None else '')
             item = (f'{model["name"]} {_pct(trend["mean"], signed=True)} '
-                    f'({trend["n"]} seeds{se}; per seed ' + ' / '.join(
+                    f'({trend["n"]} seed{"s" * (trend["n"] != 1)}{se}; '
+                    'per seed ' + ' / '.join(
                         _pct(v, signed=True) for v in trend['values'])
                     + ')')
             if item not in trends:
