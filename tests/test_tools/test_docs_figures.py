@@ -23,6 +23,7 @@ def arms(results, netaug, plain, difference, pair=0):
 SSDLITE = EVIDENCE + 'ssdlite_cards224_cpu.json'
 YOLOV3 = EVIDENCE + 'yolov3_cards224_cpu.json'
 WALLTIME = EVIDENCE + 'walltime_cards224_cpu.json'  # 72 epochs, equal cost
+YOLOV3_72E = EVIDENCE + 'yolov3_72e_cards224_cpu.json'
 KD = EVIDENCE + 'kd_cards224_cpu.json'  # NetAug + KD / KD, NetAug + KD /
 #                           NetAug, KD / plain, NetAug / plain (pairs 0-3)
 README_ROWS = ('NetAug (tiny model)', 'plain baseline',
@@ -33,6 +34,7 @@ GLANCE = {
     'SSDLite x0.35, NetAug − plain, 30 epochs': (SSDLITE, 0, 'difference'),
     'YOLOv3 x0.35, NetAug − plain, 30 epochs': (YOLOV3, 0, 'difference'),
     'SSDLite x0.35, NetAug − plain, 72 epochs': (WALLTIME, 0, 'difference'),
+    'YOLOv3 x0.35, NetAug − plain, 72 epochs': (YOLOV3_72E, 0, 'difference'),
     'SSDLite x0.35, NetAug at 30 epochs − plain at 72 (equal wall time)':
         (WALLTIME, 1, 'difference'),
     'SSDLite x0.35, NetAug + KD − KD, 30 epochs': (KD, 0, 'difference'),
