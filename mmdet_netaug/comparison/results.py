@@ -182,6 +182,18 @@ def last_fifth_trend(curve: dict, epochs: Optional[int]) -> dict:
     return found
 
 
+def recorded_sittings(recorded: dict) -> List[dict]:
+    """The sittings a run's ``run.json`` records, oldest first: its
+    ``sittings`` list, or for a record written before runs kept one, its
+    single (latest) sitting."""
+    if recorded.get('sittings'):
+        return list(recorded['sittings'])
+    if recorded.get('command') or recorded.get('invocation'):
+        return [{k: recorded.get(k) for k in
+                 ('command', 'invocation', 'device', 'threads')}]
+    return []
+
+
 def summarize_run(run_dir: str, keys: Dict[str, str],
                   expected_epochs: Optional[int] = None) -> dict:
     """Status, final metrics and curves of one run folder."""
@@ -197,6 +209,9 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
                   val_file=recorded.get('val_file'),
                   holdout=recorded.get('holdout'),
                   invocation=recorded.get('invocation'),
+                  invocations=list(dict.fromkeys(
+                      s['invocation'] for s in recorded_sittings(recorded)
+                      if s.get('invocation'))),
                   curve=dict(epoch=list(metrics), **{
                       m: [metrics[e].get(k) for e in metrics]
                       for m, k in keys.items()}))

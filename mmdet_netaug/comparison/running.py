@@ -16,7 +16,7 @@ from ..utils.records import read_json as _read_json
 from ..utils.records import write_json as _write_json
 from .constants import DONE_FILE, LAST_CHECKPOINT, LOG_FILE, RUN_FILE
 from .planning import Run, parse_cfg_options
-from .results import read_val_metrics
+from .results import read_val_metrics, recorded_sittings
 
 
 # -- running ---------------------------------------------------------------
@@ -169,12 +169,18 @@ class Launcher:
             return dict(returncode=None, cancelled=True)
         os.makedirs(run.run_dir, exist_ok=True)
         command = self.command(run, resume)
-        _write_json(osp.join(run.run_dir, RUN_FILE), dict(
+        run_file = osp.join(run.run_dir, RUN_FILE)
+        sitting = dict(command=shlex.join(command),
+                       invocation=self.invocation, device=self.device,
+                       threads=self.env.get('OMP_NUM_THREADS'))
+        # the top-level command is this sitting's; ``sittings`` keeps every
+        # sitting's, so that a resumed run still says how it was started
+        sittings = recorded_sittings(_read_json(run_file) or {}) + [
+            dict(sitting, started=time.strftime('%F %T'))]
+        _write_json(run_file, dict(
             config=run.config, role=run.role, seed=run.seed,
             epochs=run.epochs, options=run.options, val_file=run.val_file,
-            holdout=run.holdout,
-            command=shlex.join(command), invocation=self.invocation,
-            device=self.device, threads=self.env.get('OMP_NUM_THREADS')))
+            holdout=run.holdout, **sitting, sittings=sittings))
         done_file = osp.join(run.run_dir, DONE_FILE)
         # the time of the earlier sittings (finished, stopped or killed)
         previous = (_read_json(done_file) or {}).get('train_time_total_s', 0)

@@ -539,6 +539,53 @@ def test_a_killed_sitting_still_counts_in_the_training_time(tmp_path):
     assert json.loads(done_file.read_text()) == done
 
 
+
+def test_every_sitting_of_a_resumed_run_is_recorded(tmp_path):
+    """run.json keeps each sitting's command, not only the latest, and the
+    report lists them all; a record from before (one sitting, no list)
+    still reads as that sitting."""
+    from mmdet_netaug.comparison.constants import DEFAULT_KEYS
+    from mmdet_netaug.comparison.planning import Run
+    from mmdet_netaug.comparison.report import report_header
+    from mmdet_netaug.comparison.results import summarize_run
+    from mmdet_netaug.comparison.running import Launcher
+
+    script = tmp_path / 'train.py'
+    script.write_text('pass\n')
+    run_dir = tmp_path / 'm' / 'seed0'
+    run = Run('plain', 'x.py', 0, str(run_dir), [])
+    run_dir.mkdir(parents=True)
+    # as an older version of the tool left it
+    (run_dir / 'run.json').write_text(json.dumps(dict(
+        config='x.py', options=[], command='python train.py x.py',
+        invocation='compare --seeds 0 1', device='cpu: old', threads='1')))
+    assert summarize_run(str(run_dir), DEFAULT_KEYS)['invocations'] == [
+        'compare --seeds 0 1']
+    for invocation in ('compare --seeds 0 --time-limit 10:00',
+                       'compare --seeds 0 --time-limit 10:00',
+                       'compare --seeds 0 2'):
+        assert Launcher(None, invocation, 'cpu: new', str(script)).train(
+            run, resume=True)['returncode'] == 0
+    recorded = json.loads((run_dir / 'run.json').read_text())
+    assert [s['invocation'] for s in recorded['sittings']] == [
+        'compare --seeds 0 1', 'compare --seeds 0 --time-limit 10:00',
+        'compare --seeds 0 --time-limit 10:00', 'compare --seeds 0 2']
+    assert recorded['sittings'][0]['device'] == 'cpu: old'
+    assert 'started' in recorded['sittings'][-1]
+    assert recorded['invocation'] == 'compare --seeds 0 2'
+    assert recorded['command'].endswith('--resume')
+    summary = summarize_run(str(run_dir), DEFAULT_KEYS)
+    assert summary['invocations'] == [
+        'compare --seeds 0 1', 'compare --seeds 0 --time-limit 10:00',
+        'compare --seeds 0 2']
+    header = report_header(
+        dict(pairs=[dict(netaug=dict(runs={}), plain=dict(
+            runs={'0': summary}))], keys=DEFAULT_KEYS),
+        'report --summarize-only', 'cpu: new', 1.0)
+    assert [line for line in header if 'runs trained by' in line] == [
+        f'- runs trained by: `{inv}`' for inv in sorted(
+            summary['invocations'])]
+
 # stands in for tools/train.py as mmengine runs it: every epoch saves a
 # checkpoint, writes last_checkpoint (truncated first, as mmengine does),
 # then validates (0.3 s) and logs the epoch's metrics to scalars.json
