@@ -196,9 +196,7 @@ def report_header(summary: dict, command: str, device: str,
             for r in entry[role]['runs'].values()]
     devices = sorted({r['device'] for r in runs if r['device']})
     # every sitting of every run (a resumed run was trained by several)
-    invocations = sorted({inv for r in runs
-                          for inv in r.get('invocations')
-                          or [r.get('invocation')] if inv})
+    invocations = sorted({inv for r in runs for inv in r['invocations']})
     val_files = sorted({r['val_file'] for r in runs if r['val_file']})
     splits = {r['holdout']['holdout_file']: r['holdout'] for r in runs
               if r.get('holdout')}

@@ -539,7 +539,6 @@ def test_a_killed_sitting_still_counts_in_the_training_time(tmp_path):
     assert json.loads(done_file.read_text()) == done
 
 
-
 def test_every_sitting_of_a_resumed_run_is_recorded(tmp_path):
     """run.json keeps each sitting's command, not only the latest, and the
     report lists them all; a record from before (one sitting, no list)
@@ -585,6 +584,7 @@ def test_every_sitting_of_a_resumed_run_is_recorded(tmp_path):
     assert [line for line in header if 'runs trained by' in line] == [
         f'- runs trained by: `{inv}`' for inv in sorted(
             summary['invocations'])]
+
 
 # stands in for tools/train.py as mmengine runs it: every epoch saves a
 # checkpoint, writes last_checkpoint (truncated first, as mmengine does),
