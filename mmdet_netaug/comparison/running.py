@@ -6,11 +6,12 @@ import re
 import shlex
 import sys
 import signal
+import statistics
 import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..utils.records import read_json as _read_json
 from ..utils.records import write_json as _write_json
@@ -54,6 +55,49 @@ def _mtime(path: str) -> Optional[float]:
         return os.stat(path).st_mtime
     except OSError:
         return None
+
+
+def first_checkpoint_s(run: Run, runs: Sequence[Run],
+                       resume: bool) -> Optional[float]:
+    """How long a training is likely to take, from its start in a new
+    sitting (resumed from its last checkpoint, or from scratch), to its
+    next checkpoint, as the records say; None without a record to go by.
+
+    The time per epoch is the run's own (its training time over all
+    sittings, ``train_time_total_s``, over its last validated epoch) or,
+    for a run with no validated epoch yet, the median of the other runs of
+    the same config in ``runs``. The next checkpoint comes after the
+    epochs up to the next multiple of the checkpoint interval that the
+    planner sets (``default_hooks.checkpoint.interval``)."""
+
+    def per_epoch(other: Run) -> Optional[Tuple[float, int]]:
+        done = _read_json(osp.join(other.run_dir, DONE_FILE)) or {}
+        total = done.get('train_time_total_s')
+        metrics = read_val_metrics(other.run_dir)
+        if not total or not metrics:
+            return None
+        return total / max(metrics), max(metrics)
+
+    own = per_epoch(run)
+    last = 0
+    if own is not None:
+        epoch_s, last = own
+    else:
+        rates = [found[0] for found in (
+            per_epoch(r) for r in runs
+            if r.config == run.config and r.run_dir != run.run_dir)
+            if found is not None]
+        if not rates:
+            return None
+        epoch_s = statistics.median(rates)
+    if not resume:
+        last = 0
+    interval = int(parse_cfg_options(run.options).get(
+        'default_hooks.checkpoint.interval', 1))
+    following = (last // interval + 1) * interval
+    if run.epochs:
+        following = min(following, run.epochs)
+    return epoch_s * (following - last)
 
 
 class CheckpointWatch:
@@ -163,6 +207,18 @@ class Launcher:
 
     def past_time_limit(self) -> bool:
         return self.stop_by is not None and time.time() >= self.stop_by
+
+    def starts_in_time(self, first_checkpoint_s: Optional[float]) -> bool:
+        """Whether a training expected to reach its next checkpoint
+        ``first_checkpoint_s`` seconds after its start (None: not known)
+        gets there, plus a tenth, before the time limit. One that would
+        not stops before it and loses all its work: it should wait for the
+        next sitting. Past the limit nothing starts."""
+        if self.stop_by is None:
+            return True
+        if first_checkpoint_s is None:
+            return not self.past_time_limit()
+        return time.time() + 1.1 * first_checkpoint_s <= self.stop_by
 
     def train(self, run: Run, resume: bool) -> dict:
         if self.stopping or self.past_time_limit():
@@ -288,8 +344,16 @@ def train_all(runs: List[Run], args, invocation: str,
     def job(run: Run, state: str) -> None:
         if launcher.stopping:
             return
-        if launcher.past_time_limit():  # not started: the next sitting's
+        expected = None if launcher.stop_by is None else \
+            first_checkpoint_s(run, runs, resume=state == 'resume')
+        if not launcher.starts_in_time(expected):  # the next sitting's
             left.append(run)
+            if not launcher.past_time_limit():
+                with print_lock:
+                    print(f'  not started {run.name} seed {run.seed}: its '
+                          'next checkpoint would come about '
+                          f'{expected / 60:.1f} min after its start, after '
+                          'the time limit', flush=True)
             return
         with print_lock:
             print(f'[{next(counter)}/{len(todo)}] {run.name} seed {run.seed}'

@@ -698,3 +698,71 @@ def test_paired_difference_interval(tool):
     assert two['standard_error'] == pytest.approx(0.05)
     assert two['ci95'] == pytest.approx([0.15 - 12.7062 * 0.05,
                                          0.15 + 12.7062 * 0.05], rel=1e-4)
+
+
+def test_a_run_that_cannot_reach_its_first_checkpoint_does_not_start(
+        tmp_path, capsys):
+    """Under a time limit, a run whose next checkpoint (its time per epoch
+    from its own records, or from the finished runs of its config) would
+    come after the limit waits for the next sitting instead of training
+    for nothing; one that gets there in time starts."""
+    import time
+    from types import SimpleNamespace
+
+    from mmdet_netaug.comparison.planning import Run
+    from mmdet_netaug.comparison.running import (Launcher, first_checkpoint_s,
+                                                 train_all)
+
+    def record(run, total_s, epochs):
+        logs = tmp_path / run.run_dir / '20260101_000000' / 'vis_data'
+        logs.mkdir(parents=True)
+        (logs / 'scalars.json').write_text(''.join(
+            json.dumps({'coco/bbox_mAP': 0.1, 'step': e}) + '\n'
+            for e in range(2, epochs + 1, 2)))
+        (tmp_path / run.run_dir / 'run.json').write_text(json.dumps(dict(
+            config=run.config, options=run.options)))
+        (tmp_path / run.run_dir / 'done.json').write_text(json.dumps(dict(
+            returncode=0 if epochs == run.epochs else None,
+            train_time_total_s=total_s)))
+
+    options = ['default_hooks.checkpoint.interval=2', 'fake.epoch_s=0.01',
+               'fake.epochs=2']
+    finished, new, resumed, other = (
+        Run('plain', config, seed, str(tmp_path / f'{config}{seed}'),
+            options, epochs=10)
+        for config, seed in (('x.py', 0), ('x.py', 1), ('x.py', 2),
+                             ('y.py', 0)))
+    record(finished, 100.0, 10)  # 10 s an epoch
+    record(resumed, 12.0, 4)  # 3 s an epoch, in its own sittings
+    runs = [finished, new, resumed, other]
+    # from scratch: 2 epochs to the first checkpoint, at the config's pace
+    # (the median of its other runs' 10 and 3 s)
+    assert first_checkpoint_s(new, runs, resume=False) == pytest.approx(13)
+    # resumed at epoch 4: 2 more epochs at its own pace; from scratch, 2
+    assert first_checkpoint_s(resumed, runs, resume=True) == pytest.approx(6)
+    assert first_checkpoint_s(resumed, runs, resume=False) == pytest.approx(6)
+    assert first_checkpoint_s(other, runs, resume=False) is None
+
+    launcher = Launcher(None, 'test', 'cpu', 'train.py',
+                        stop_by=time.time() + 10)
+    assert not launcher.starts_in_time(13.0)
+    assert launcher.starts_in_time(6.0) and launcher.starts_in_time(None)
+    assert Launcher(None, 'test', 'cpu', 'train.py').starts_in_time(1e9)
+    assert not Launcher(None, 'test', 'cpu', 'train.py',
+                        stop_by=time.time() - 1).starts_in_time(None)
+
+    script = tmp_path / 'train.py'
+    script.write_text(FAKE_TRAINING)
+    args = SimpleNamespace(jobs=1, threads=None, train_script=str(script),
+                           stop_by=time.time() + 10, map_key='coco/bbox_mAP',
+                           ap50_key='coco/bbox_mAP_50')
+    # the new run of x.py would need 13 s (14.3 with the margin): not started,
+    # nothing written; the resumed one (6 s) and y.py (no record) train
+    assert train_all([finished, new, resumed, other], args, 'test',
+                     'cpu') == (True, 1)
+    out = capsys.readouterr().out
+    assert 'not started x seed 1: its next checkpoint would come about 0.2 ' \
+        'min after its start' in out
+    assert not os.path.exists(new.run_dir)
+    assert json.loads((tmp_path / other.run_dir / 'done.json').read_text()
+                      )['returncode'] == 0
