@@ -97,7 +97,7 @@ def first_checkpoint_s(run: Run, runs: Sequence[Run],
     following = (last // interval + 1) * interval
     if run.epochs:
         following = min(following, run.epochs)
-    return epoch_s * (following - last)
+    return epoch_s * max(following - last, 0)
 
 
 class CheckpointWatch:
