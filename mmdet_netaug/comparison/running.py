@@ -57,6 +57,11 @@ def _mtime(path: str) -> Optional[float]:
         return None
 
 
+# an epoch's expected time is stretched by a tenth before it is judged
+# against a time limit (an epoch can take longer than the last one did)
+TIME_MARGIN = 1.1
+
+
 def first_checkpoint_s(run: Run, runs: Sequence[Run],
                        resume: bool) -> Optional[float]:
     """How long a training is likely to take, from its start in a new
@@ -79,9 +84,8 @@ def first_checkpoint_s(run: Run, runs: Sequence[Run],
         return total / max(metrics), max(metrics)
 
     own = per_epoch(run)
-    last = 0
     if own is not None:
-        epoch_s, last = own
+        epoch_s = own[0]
     else:
         rates = [found[0] for found in (
             per_epoch(r) for r in runs
@@ -90,8 +94,7 @@ def first_checkpoint_s(run: Run, runs: Sequence[Run],
         if not rates:
             return None
         epoch_s = statistics.median(rates)
-    if not resume:
-        last = 0
+    last = own[1] if own is not None and resume else 0
     interval = int(parse_cfg_options(run.options).get(
         'default_hooks.checkpoint.interval', 1))
     following = (last // interval + 1) * interval
@@ -161,7 +164,7 @@ class CheckpointWatch:
             return None
         epoch, self.saved = self.saved, None
         interval, self.mark = now - self.mark, now
-        if epoch != self.run.epochs and now + 1.1 * interval > limit:
+        if epoch != self.run.epochs and now + TIME_MARGIN * interval > limit:
             return (f'after epoch {epoch} (checkpoint and validation), the '
                     'last in time')
         return None
@@ -218,7 +221,7 @@ class Launcher:
             return True
         if first_checkpoint_s is None:
             return not self.past_time_limit()
-        return time.time() + 1.1 * first_checkpoint_s <= self.stop_by
+        return time.time() + TIME_MARGIN * first_checkpoint_s <= self.stop_by
 
     def train(self, run: Run, resume: bool) -> dict:
         if self.stopping or self.past_time_limit():

@@ -703,7 +703,7 @@ def test_paired_difference_interval(tool):
 def test_a_run_that_cannot_reach_its_first_checkpoint_does_not_start(
         tmp_path, capsys):
     """Under a time limit, a run whose next checkpoint (its time per epoch
-    from its own records, or from the finished runs of its config) would
+    from its own records, or from the other runs of its config) would
     come after the limit waits for the next sitting instead of training
     for nothing; one that gets there in time starts."""
     import time
@@ -757,7 +757,8 @@ def test_a_run_that_cannot_reach_its_first_checkpoint_does_not_start(
                            stop_by=time.time() + 10, map_key='coco/bbox_mAP',
                            ap50_key='coco/bbox_mAP_50')
     # the new run of x.py would need 13 s (14.3 with the margin): not started,
-    # nothing written; the resumed one (6 s) and y.py (no record) train
+    # nothing written; x.py seed 2 (6 s from scratch: it has records but no
+    # checkpoint) and y.py (no record) train
     assert train_all([finished, new, resumed, other], args, 'test',
                      'cpu') == (True, 1)
     out = capsys.readouterr().out
