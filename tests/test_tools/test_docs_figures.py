@@ -24,6 +24,7 @@ SSDLITE = EVIDENCE + 'ssdlite_cards224_cpu.json'
 YOLOV3 = EVIDENCE + 'yolov3_cards224_cpu.json'
 WALLTIME = EVIDENCE + 'walltime_cards224_cpu.json'  # 72 epochs, equal cost
 YOLOV3_72E = EVIDENCE + 'yolov3_72e_cards224_cpu.json'
+WIDE = EVIDENCE + 'wide_cards224_cpu.json'  # SSDLite width 1.0
 KD = EVIDENCE + 'kd_cards224_cpu.json'  # NetAug + KD / KD, NetAug + KD /
 #                           NetAug, KD / plain, NetAug / plain (pairs 0-3)
 README_ROWS = ('NetAug (tiny model)', 'plain baseline',
@@ -38,7 +39,9 @@ GLANCE = {
     'SSDLite x0.35, NetAug at 30 epochs − plain at 72 (equal wall time)':
         (WALLTIME, 1, 'difference'),
     'SSDLite x0.35, NetAug + KD − KD, 30 epochs': (KD, 0, 'difference'),
-    'SSDLite x0.35, NetAug + KD − NetAug, 30 epochs': (KD, 1, 'difference')}
+    'SSDLite x0.35, NetAug + KD − NetAug, 30 epochs': (KD, 1, 'difference'),
+    'SSDLite width 1.0 (wide control), NetAug − plain, 30 epochs':
+        (WIDE, 0, 'difference')}
 # (markdown file, a line the table is next to (before or after it) or in,
 #  {row label: (results JSON, pair index, 'netaug'|'plain'|'difference')})
 TABLES = [
