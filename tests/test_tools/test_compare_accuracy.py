@@ -462,8 +462,8 @@ def test_evidence_script_pairs_netaug_with_its_plain_twin():
     text = (REPO / 'tools/analysis_tools/netaug_evidence.sh').read_text()
     blocks = re.findall(r'--pairs((?:\s+\\?\s*"?\$?[\w/.{}$]+\.py"?)+)',
                         text) + re.findall(r'pairs=\(([^)]*)\)', text)
-    assert len(blocks) == 7  # hardshapes, kd, walltime, wide, yolov3_72e,
-    #                          cuda, cpu
+    assert len(blocks) == 8  # hardshapes, kd, walltime, wide, wide_72e,
+    #                          yolov3_72e, cuda, cpu
     checked = 0
     for block in blocks:
         names = re.findall(r'(?:configs|\$c)/([\w$]+\.py)', block)
@@ -484,7 +484,7 @@ def test_evidence_script_pairs_netaug_with_its_plain_twin():
                 assert plain.name == twin or f"'./{twin}'" in \
                     plain.read_text(), (netaug.name, plain.name)
                 checked += 1
-    assert checked >= 8
+    assert checked >= 9
 
 
 def test_a_killed_sitting_still_counts_in_the_training_time(tmp_path):
