@@ -487,6 +487,27 @@ def test_evidence_script_pairs_netaug_with_its_plain_twin():
     assert checked >= 9
 
 
+def test_evidence_script_refuses_a_suite_it_does_not_have(tmp_path):
+    """A misspelt SUITE stops the evidence script at once with the suites
+    it has, instead of training the default suite for hours; nothing is
+    written and Python is not started (PYTHON points to a command that
+    would fail)."""
+    import os
+    import subprocess
+
+    from conftest import REPO
+    script = REPO / 'tools/analysis_tools/netaug_evidence.sh'
+    for suite in ('wide72', 'wide wide_72e', 'Cards'):
+        env = dict(os.environ, SUITE=suite, PYTHON='false',
+                   WORK_DIR=str(tmp_path / 'work'))
+        result = subprocess.run(['bash', str(script)], env=env,
+                                capture_output=True, text=True)
+        assert result.returncode == 2, (suite, result.stderr)
+        assert f'SUITE={suite} is not a suite' in result.stderr
+        assert 'wide_72e yolov3_72e' in result.stderr
+    assert not (tmp_path / 'work').exists()
+
+
 def test_a_killed_sitting_still_counts_in_the_training_time(tmp_path):
     """A comparison killed outright (SIGKILL: no final record) leaves the
     heartbeat record of its training's time in done.json, and the next

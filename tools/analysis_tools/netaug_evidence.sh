@@ -47,7 +47,9 @@
 # SSDLite's gain showed (configs/{netaug_,}ssdlite_mbv2_w100_cards_224_72e.py,
 # which seed each epoch's augmentation: EpochSeedHook), SEEDS default 0 1 2.
 #
-# Environment: PYTHON (default: python), SEEDS (default: 0 1 2 3 4), JOBS,
+# Environment: SUITE (default: cards, the suite above; any other name than
+# these stops the script at once), PYTHON (default: python), SEEDS
+# (default: 0 1 2 3 4), JOBS,
 # WORK_DIR (default: work_dirs/evidence), CARDS (the VOC-style cards folder,
 # default ../shared/data/cards; on an offline GPU host copy it into the
 # checkout, e.g. CARDS=.cards, see ../shared/gpu/README.md).
@@ -55,6 +57,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 python=${PYTHON:-python}
 suite=${SUITE:-cards}
+suites='cards hardshapes kd walltime wide wide_72e yolov3_72e'
+known=false
+for name in $suites; do [ "$suite" = "$name" ] && known=true; done
+if [ "$known" = false ]; then
+  # a misspelt suite would otherwise train the default one for hours
+  echo "netaug_evidence.sh: SUITE=$suite is not a suite;" \
+    "expected one of: $suites" >&2
+  exit 2
+fi
 seeds=${SEEDS:-0 1 2 3 4}
 work=${WORK_DIR:-work_dirs/evidence}
 cards=${CARDS:-../shared/data/cards}
@@ -112,24 +123,24 @@ if [ "$suite" = kd ]; then
     --seeds $seeds --work-dir "$out" --out "$out/kd_results.json" \
     --plot "$out/kd_curves.png" "${jobs[@]}" "$@"
 fi
-if [ "$suite" = walltime ] || [ "$suite" = wide ] || [ "$suite" = wide_72e ] \
-    || [ "$suite" = yolov3_72e ]; then
-  case "$suite" in
-    walltime)
-      pairs=(configs/netaug_ssdlite_mbv2_cards_224_72e.py
-             configs/ssdlite_mbv2_w035_cards_224_72e.py
-             configs/netaug_ssdlite_mbv2_cards_224.py
-             configs/ssdlite_mbv2_w035_cards_224_72e.py) ;;
-    wide)
-      pairs=(configs/netaug_ssdlite_mbv2_w100_cards_224.py
-             configs/ssdlite_mbv2_w100_cards_224.py) ;;
-    wide_72e)
-      pairs=(configs/netaug_ssdlite_mbv2_w100_cards_224_72e.py
-             configs/ssdlite_mbv2_w100_cards_224_72e.py) ;;
-    yolov3_72e)
-      pairs=(configs/netaug_yolov3_mbv2_cards_224_72e.py
-             configs/yolov3_mbv2_w035_cards_224_72e.py) ;;
-  esac
+# the CPU suites of a longer schedule or a wider model (SEEDS default 0 1 2)
+case "$suite" in
+  walltime)
+    pairs=(configs/netaug_ssdlite_mbv2_cards_224_72e.py
+           configs/ssdlite_mbv2_w035_cards_224_72e.py
+           configs/netaug_ssdlite_mbv2_cards_224.py
+           configs/ssdlite_mbv2_w035_cards_224_72e.py) ;;
+  wide)
+    pairs=(configs/netaug_ssdlite_mbv2_w100_cards_224.py
+           configs/ssdlite_mbv2_w100_cards_224.py) ;;
+  wide_72e)
+    pairs=(configs/netaug_ssdlite_mbv2_w100_cards_224_72e.py
+           configs/ssdlite_mbv2_w100_cards_224_72e.py) ;;
+  yolov3_72e)
+    pairs=(configs/netaug_yolov3_mbv2_cards_224_72e.py
+           configs/yolov3_mbv2_w035_cards_224_72e.py) ;;
+esac
+if [ "$suite" != cards ]; then
   # shellcheck disable=SC2086  # SEEDS is a list
   exec "$python" tools/analysis_tools/compare_accuracy.py --pairs "${pairs[@]}" \
     --seeds ${SEEDS:-0 1 2} --work-dir "$out" \
