@@ -5,9 +5,9 @@ from .constants import (DEFAULT_KEYS, DEFAULT_SEEDS, DONE_FILE,
                         HOLDOUT_TRAIN_NAME, HOLDOUT_VAL_NAME, LOG_FILE,
                         METRICS, ROLE_TITLES, ROLES, RUN_FILE)
 from .planning import (Run, config_name, find_seeds, holdout_mask,
-                       holdout_options, pairs_of, parse_cfg_options,
-                       plan_runs, root_of, schedule_options, split_holdout,
-                       val_ann_file)
+                       holdout_names, holdout_options, pairs_of,
+                       parse_cfg_options, plan_runs, root_of,
+                       schedule_options, split_holdout, val_ann_file)
 from .report import (format_report, plot_curves, plotted_seeds, report_header,
                      role_titles)
 from .results import (last_fifth_change, last_fifth_mean, last_fifth_trend,
@@ -19,9 +19,9 @@ __all__ = [
     'DEFAULT_KEYS', 'DEFAULT_SEEDS', 'DONE_FILE', 'HOLDOUT_TRAIN_NAME',
     'HOLDOUT_VAL_NAME', 'LOG_FILE', 'METRICS', 'ROLE_TITLES', 'ROLES',
     'RUN_FILE', 'Launcher', 'Run', 'config_name', 'find_seeds',
-    'format_report', 'holdout_mask', 'holdout_options', 'last_fifth_change',
-    'last_fifth_mean', 'last_fifth_trend', 'mean_std', 'paired_difference',
-    'pairs_of', 'parse_cfg_options', 'plan_runs', 'plot_curves',
+    'format_report', 'holdout_mask', 'holdout_names', 'holdout_options',
+    'last_fifth_change', 'last_fifth_mean', 'last_fifth_trend', 'mean_std',
+    'paired_difference', 'pairs_of', 'parse_cfg_options', 'plan_runs', 'plot_curves',
     'plotted_seeds', 'read_train_loss', 'read_val_metrics', 'report_header',
     'role_titles', 'root_of', 'run_state', 'schedule_options',
     'split_holdout', 'summarize', 'summarize_run', 'train_all',

@@ -10,5 +10,6 @@ DEFAULT_KEYS = {'mAP': 'coco/bbox_mAP', 'AP50': 'coco/bbox_mAP_50'}
 RUN_FILE, DONE_FILE, LOG_FILE = 'run.json', 'done.json', 'train.log'
 # what a training writes after each checkpoint (mmengine's CheckpointHook)
 LAST_CHECKPOINT = 'last_checkpoint'
-HOLDOUT_TRAIN_NAME = 'train_minus_holdout.json'
-HOLDOUT_VAL_NAME = 'holdout.json'
+# the held-out split of <stem>.json at a fraction p/q: file name templates
+HOLDOUT_TRAIN_NAME = '{stem}_minus_holdout_{p}of{q}.json'
+HOLDOUT_VAL_NAME = '{stem}_holdout_{p}of{q}.json'

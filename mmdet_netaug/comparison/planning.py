@@ -30,12 +30,30 @@ def config_name(config: str) -> str:
 
 
 # -- holdout split ---------------------------------------------------------
+def _holdout_fraction(fraction: float) -> Fraction:
+    """The fraction as :func:`holdout_mask` uses it (0.2 -> 1/5 exactly)."""
+    return Fraction(fraction).limit_denominator(10000)
+
+
 def holdout_mask(num: int, fraction: float) -> List[bool]:
     """Which of ``num`` sorted items are held out: evenly spaced, exactly
     ``floor(num * fraction)`` of them; for ``fraction = 1/k`` every k-th
     item (the k-th, 2k-th, ...)."""
-    f = Fraction(fraction).limit_denominator(10000)  # 0.2 -> 1/5 exactly
+    f = _holdout_fraction(fraction)
     return [math.floor((i + 1) * f) > math.floor(i * f) for i in range(num)]
+
+
+def holdout_names(ann_file: str, fraction: float) -> Tuple[str, str]:
+    """The file names of the split of ``ann_file`` at ``fraction``: the
+    training part and the held-out part, e.g. ``train_minus_holdout_1of5.json``
+    and ``train_holdout_1of5.json`` for ``train.json`` at 0.2. Named by the
+    source and the fraction, so that splits of other files or fractions in
+    the same folder never overwrite each other, and a run's options (the
+    files it trains and validates on) change with the split."""
+    stem = osp.splitext(osp.basename(ann_file))[0]
+    f = _holdout_fraction(fraction)
+    return tuple(name.format(stem=stem, p=f.numerator, q=f.denominator)
+                 for name in (HOLDOUT_TRAIN_NAME, HOLDOUT_VAL_NAME))
 
 
 def split_holdout(ann_file: str, fraction: float) -> Tuple[str, str, dict]:
@@ -44,9 +62,9 @@ def split_holdout(ann_file: str, fraction: float) -> Tuple[str, str, dict]:
     Images are sorted by id and every ``1/fraction``-th one is held out
     (:func:`holdout_mask`); annotations follow their image; everything else
     (``categories``, ``info``, ...) is copied to both. The files are written
-    next to ``ann_file`` as ``train_minus_holdout.json`` and
-    ``holdout.json`` (atomically, and only when their content changes, so
-    concurrent users of the folder never see half a file).
+    next to ``ann_file``, named by :func:`holdout_names` (atomically, and
+    only when their content changes, so concurrent users of the folder never
+    see half a file).
 
     Args:
         ann_file (str): The COCO JSON of the training split.
@@ -65,8 +83,9 @@ def split_holdout(ann_file: str, fraction: float) -> Tuple[str, str, dict]:
         raise ValueError(f'--holdout {fraction} of {len(images)} images of '
                          f'{ann_file} leaves one side empty')
     parts = {}
-    for name, keep in ((HOLDOUT_TRAIN_NAME, lambda i: i not in held),
-                       (HOLDOUT_VAL_NAME, lambda i: i in held)):
+    train_name, val_name = holdout_names(ann_file, fraction)
+    for name, keep in ((train_name, lambda i: i not in held),
+                       (val_name, lambda i: i in held)):
         part = {k: v for k, v in coco.items()
                 if k not in ('images', 'annotations')}
         part['images'] = [im for im in images if keep(im['id'])]
@@ -79,7 +98,7 @@ def split_holdout(ann_file: str, fraction: float) -> Tuple[str, str, dict]:
         path = osp.join(folder, name)
         _write_if_changed(path, dump(part, file_format='json'))
         paths.append(path)
-    train, val = parts[HOLDOUT_TRAIN_NAME], parts[HOLDOUT_VAL_NAME]
+    train, val = parts[train_name], parts[val_name]
     counts = dict(train_images=len(train['images']),
                   holdout_images=len(val['images']),
                   train_annotations=len(train['annotations']),

@@ -44,10 +44,11 @@ def test_split_holdout_cards(tool, cards_root, tmp_path):
     coco = convert_voc_to_coco(str(cards_root), 'train', str(ann_file),
                                classes=CARDS_CLASSES)
     train_file, val_file, counts = tool.split_holdout(str(ann_file), 0.2)
-    # written next to the split it comes from
+    # written next to the split it comes from, named by it and the fraction
     assert train_file == str(tmp_path / 'annotations' /
-                             'train_minus_holdout.json')
-    assert val_file == str(tmp_path / 'annotations' / 'holdout.json')
+                             'train_minus_holdout_1of5.json')
+    assert val_file == str(tmp_path / 'annotations' /
+                           'train_holdout_1of5.json')
     first = [open(f).read() for f in (train_file, val_file)]
     train, val = (json.loads(text) for text in first)
 
@@ -81,6 +82,48 @@ def test_split_holdout_cards(tool, cards_root, tmp_path):
     _, other_val, _ = tool.split_holdout(str(other), 0.2)
     assert {im['id'] for im in json.load(open(other_val))['images']} == \
         val_ids
+
+    # another fraction, or another file in the same folder, writes its own
+    # files and leaves these as they were
+    quarter = tool.split_holdout(str(ann_file), 0.25)[:2]
+    assert [os.path.basename(f) for f in quarter] == [
+        'train_minus_holdout_1of4.json', 'train_holdout_1of4.json']
+    trainval = tmp_path / 'annotations' / 'trainval.json'
+    trainval.write_text(json.dumps(coco))
+    assert os.path.basename(tool.split_holdout(str(trainval), 0.2)[1]) == \
+        'trainval_holdout_1of5.json'
+    assert [open(f).read() for f in (train_file, val_file)] == first
+    assert tool.holdout_names('a/b.json', 0.3) == (
+        'b_minus_holdout_3of10.json', 'b_holdout_3of10.json')
+
+
+def test_another_holdout_fraction_resumes_nothing(tool, cards_root,
+                                                  tmp_path):
+    """Runs validated on one held-out split are not resumed, nor counted
+    as finished, by a comparison with another --holdout in the same
+    --work-dir: their options name other split files, so the tool stops
+    and says so."""
+    data = tmp_path / 'data'
+    convert_voc_to_coco(str(cards_root), 'train',
+                        str(data / 'annotations' / 'train.json'),
+                        classes=CARDS_CLASSES)
+    argv = ['--pairs', NETAUG, PLAIN, '--seeds', '0', '--train', 'plain',
+            '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+            f'train_dataloader.dataset.dataset.data_root={data}/']
+    (run,), notes = tool.plan_runs(tool.parse_args(argv + ['--holdout',
+                                                           '0.2']))
+    assert notes['holdout']['ssdlite_mbv2_w035_cards']['holdout_images'] \
+        == 59  # 296 // 5
+    assert any(o.endswith('annotations/train_holdout_1of5.json')
+               for o in run.options)
+    os.makedirs(run.run_dir)
+    with open(os.path.join(run.run_dir, 'run.json'), 'w') as f:
+        json.dump(dict(config=run.config, options=run.options), f)
+    assert tool.run_state(run) == 'restart'
+    (other,), _ = tool.plan_runs(tool.parse_args(argv + ['--holdout',
+                                                         '0.25']))
+    with pytest.raises(SystemExit, match='holds a run of other settings'):
+        tool.run_state(other)
 
 
 def test_schedule_options(tool):
@@ -151,7 +194,7 @@ def write_run(work_dir, name, seed, curve, epochs, stamp='20260101_000000',
                                 'time': 0.2, 'step': epoch}) + '\n')
     (run_dir / 'run.json').write_text(json.dumps(dict(
         config=f'configs/{name}.py', seed=seed, epochs=epochs,
-        val_file='data/cards/annotations/holdout.json',
+        val_file='data/cards/annotations/train_holdout_1of5.json',
         device='cpu: test', invocation='python compare_accuracy.py ...')))
     if done:
         (run_dir / 'done.json').write_text(json.dumps(dict(
@@ -276,7 +319,7 @@ def test_summary_report_plot(tool, tmp_path):
         dict(epoch=[2, 8, 9, 10], AP50=[0.1, 0.50, 0.53, 0.52],
              mAP=[0.0, 0.3, 0.3, 0.3]), 10) == dict(
                  AP50=pytest.approx(0.03), mAP=pytest.approx(0.0))
-    assert 'holdout.json' in report
+    assert 'train_holdout_1of5.json' in report
 
     # a run in two pairs (the distillation suite) is listed once
     write_run(tmp_path, 'netaug_m', 4, {e: (0.3, 0.5 + e / 100)

@@ -22,10 +22,12 @@ the last one. The metric of a run is the one of its *final* epoch: no
 best-epoch selection (``save_best`` is off, only the last checkpoint is kept).
 
 ``--holdout F`` keeps the test split out of everything: the training
-annotation file is split, deterministically, into ``train_minus_holdout.json``
-(training) and ``holdout.json`` (validation, every 1/F-th image by sorted
-image id), written next to it. Without it, runs validate on the config's own
-val set (the cards configs: the test split).
+annotation file is split, deterministically, into a training part and a
+held-out part (validation, every 1/F-th image by sorted image id), written
+next to it and named by it and F: ``train.json`` at 0.2 gives
+``train_minus_holdout_1of5.json`` and ``train_holdout_1of5.json``. Without
+it, runs validate on the config's own val set (the cards configs: the test
+split).
 
 A finished run (``done.json`` in its folder) is not trained again, an
 interrupted one resumes from its last checkpoint, so the tool can be stopped
