@@ -54,39 +54,130 @@ def model_complexity(detector: nn.Module,
     return dict(params=info['params'], flops=info['flops'])
 
 
+# The package's types that do what a stock type does (the same draws and
+# results, a check of the data, a safer save, bfloat16 autocast on CPU):
+# in an exported config they become that type, less their own fields.
+STOCK_EQUIVALENTS = {
+    'CheckedCocoDataset': ('CocoDataset', ('invalid_boxes', 'max_reported')),
+    'FastMinIoURandomCrop': ('MinIoURandomCrop', ()),
+    'KeepPreviousCheckpointHook': ('CheckpointHook', ()),
+    'CPUAmpOptimWrapper': ('AmpOptimWrapper', ()),
+}
+# the config keys mmengine's Runner reads (Runner.from_cfg); the other
+# top-level keys of a config are helper variables
+RUNNER_KEYS = frozenset((
+    'model', 'work_dir', 'train_dataloader', 'val_dataloader',
+    'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr',
+    'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
+    'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
+    'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
+    'visualizer', 'default_scope', 'randomness', 'experiment_name',
+    'model_wrapper_cfg', 'runner_type', 'custom_imports'))
+
+
+def package_types() -> Dict[str, str]:
+    """The types this package registers in mmdet's registries, by name:
+    their registry's name."""
+    from mmengine.registry import Registry
+
+    import mmdet.registry
+    found = {}
+    for registry in vars(mmdet.registry).values():
+        if isinstance(registry, Registry):
+            for name, cls in registry.module_dict.items():
+                if cls.__module__.split('.')[0] == 'mmdet_netaug':
+                    found[name] = registry.name
+    return found
+
+
+def _type_name(value) -> Optional[str]:
+    """A ``type`` value without a ``mmdet_netaug.`` scope."""
+    if not isinstance(value, str):
+        return None
+    return value.split('.', 1)[1] if value.startswith('mmdet_netaug.') \
+        else value
+
+
+def _package_nodes(cfg, path: str, ours) -> List[Tuple[str, str]]:
+    """(dotted path, type) of every node of a nested config whose type is
+    one of ``ours``."""
+    found = []
+    if isinstance(cfg, dict):
+        if _type_name(cfg.get('type')) in ours:
+            found.append((path, cfg['type']))
+        for key, value in cfg.items():
+            found += _package_nodes(value, f'{path}.{key}', ours)
+    elif isinstance(cfg, (list, tuple)):
+        for i, value in enumerate(cfg):
+            found += _package_nodes(value, f'{path}.{i}', ours)
+    return found
+
+
 def plain_config(cfg: Config, model: NetAugDetector) -> Config:
     """The training config rewritten for the exported plain detector: the
-    model is the tiny detector, and nothing refers to this package."""
+    model is the tiny detector, and nothing refers to this package, so that
+    stock mmdet (its ``tools/test.py`` or ``tools/train.py``) runs it.
+
+    - The package's types that do what a stock type does become that type
+      (``STOCK_EQUIVALENTS``: ``CheckedCocoDataset`` -> ``CocoDataset``,
+      ``FastMinIoURandomCrop`` -> ``MinIoURandomCrop``, ...).
+    - Its training hooks (``NetAugHook``, ``EpochSeedHook``, ...) leave
+      ``custom_hooks`` and ``default_hooks``; ``mmdet_netaug`` leaves
+      ``custom_imports``; ``model_wrapper_cfg`` (NetAug's DDP wrapper) and
+      the helper variables that name the package (``detector``, the
+      ``netaug_*`` names of configs/_base_/netaug.py) are dropped.
+
+    Raises:
+        ExportError: A key mmengine's Runner reads still names a type of
+            this package with no stock equivalent (the key and the type).
+    """
+    ours = package_types()
     plain = copy.deepcopy(cfg)
     plain.model = model.plain_detector_config()
-    plain.pop('custom_imports', None)
-    plain.custom_hooks = [
-        h for h in plain.get('custom_hooks', []) if h.get('type') not in (
-            'NetAugHook', 'mmdet_netaug.NetAugHook')
-    ]
     plain.load_from = None
     plain.resume = False
-    # Helper variables of NetAug configs (``detector``, the ``netaug_*``
-    # names of configs/_base_/netaug.py) would keep naming this package.
+    imports = plain.get('custom_imports')
+    if imports:
+        kept = [name for name in imports.get('imports', [])
+                if name.split('.')[0] != 'mmdet_netaug']
+        if kept:
+            plain.custom_imports = dict(imports, imports=kept)
+        else:
+            plain.pop('custom_imports')
+    renames = {name: new for name, (new, _) in STOCK_EQUIVALENTS.items()}
+    for key in list(plain.keys()):
+        if key != 'model':
+            for name, (new, fields) in STOCK_EQUIVALENTS.items():
+                _rename_types(plain[key], {name: new}, drop=fields)
+    dropped = set(ours) - set(renames)
+    if plain.get('custom_hooks'):
+        plain.custom_hooks = [h for h in plain.custom_hooks
+                              if _type_name(h.get('type')) not in dropped]
+    for name, hook in list((plain.get('default_hooks') or {}).items()):
+        if isinstance(hook, dict) and _type_name(hook.get('type')) in dropped:
+            plain.default_hooks.pop(name)
     for key in [k for k in plain.keys() if k != 'model']:
-        if key.startswith('netaug_') or 'NetAug' in repr(plain[key]):
+        if key == 'model_wrapper_cfg' or key.startswith('netaug_') or (
+                key not in RUNNER_KEYS
+                and _package_nodes(plain[key], key, ours)):
             plain.pop(key)
-    # The package's checked dataset becomes mmdet's own (without its own
-    # fields, which CocoDataset would refuse).
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if plain.get(key):
-            _rename_types(plain[key], {'CheckedCocoDataset': 'CocoDataset'},
-                          drop=('invalid_boxes', 'max_reported'))
+    left = _package_nodes(plain._cfg_dict.to_dict(), '', ours)
+    if left:
+        raise ExportError(
+            'The exported config would still name types of this package, '
+            'which stock mmdet does not have: ' + ', '.join(
+                f'{path[1:]} ({kind})' for path, kind in left))
     return plain
 
 
 def _rename_types(cfg, names: Dict[str, str], drop: Sequence[str] = ()
                   ) -> None:
-    """Rename ``type`` values in a nested config in place, removing the
-    ``drop`` fields of the renamed nodes."""
+    """Rename ``type`` values in a nested config in place (a type may carry
+    the ``mmdet_netaug.`` scope), removing the ``drop`` fields of the
+    renamed nodes."""
     if isinstance(cfg, dict):
-        if cfg.get('type') in names:
-            cfg['type'] = names[cfg['type']]
+        if _type_name(cfg.get('type')) in names:
+            cfg['type'] = names[_type_name(cfg['type'])]
             for field in drop:
                 cfg.pop(field, None)
         for value in cfg.values():

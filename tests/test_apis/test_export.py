@@ -88,17 +88,86 @@ def test_export_loads_strictly_into_stock_mmdet_with_equal_predictions(
     assert 'STOCK_PREDICT_FAILS' in run.stdout
 
 
+# Build mmengine's Runner from the exported config, and every transform of
+# its pipelines, in stock mmdet: what its tools/test.py and tools/train.py
+# build before they read any data.
+STOCK_RUNNER = r'''
+import sys
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.runner import Runner
+from mmdet.registry import DATASETS
+from mmdet.utils import register_all_modules
+register_all_modules()
+cfg = Config.fromfile(sys.argv[1])
+cfg.work_dir = sys.argv[2]
+runner = Runner.from_cfg(cfg)
+hooks = [type(hook).__name__ for hook in runner.hooks]
+for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    dataset = cfg[key].dataset
+    while 'dataset' in dataset:
+        dataset = dataset.dataset
+    DATASETS.get(dataset.type) or sys.exit(f'{key}: no {dataset.type}')
+    Compose(dataset.pipeline)
+assert 'mmdet_netaug' not in sys.modules
+print('STOCK_RUNNER', ' '.join(hooks))
+'''
+
+
+def test_exported_config_runs_in_stock_mmdet(tmp_path):
+    """The export of a config that trains with the package's data
+    transform, dataset and hooks (EpochSeedHook, NetAugHook) builds a stock
+    mmengine Runner and its pipelines in an interpreter without the
+    package: the stock equivalents take their place."""
+    cfg = load_config('netaug_yolov3_mbv2_cards_224_72e.py')
+    assert 'EpochSeedHook' in [h['type'] for h in cfg.custom_hooks]
+    model = build_netaug_model(cfg)
+    result = export_tiny(cfg, model, str(tmp_path), input_size=(64, 64))
+    exported = open(result['config']).read()
+    for gone in ('FastMinIoURandomCrop', 'CheckedCocoDataset',
+                 'EpochSeedHook', 'invalid_boxes'):
+        assert gone not in exported
+    assert "type='MinIoURandomCrop'" in exported
+    run = subprocess.run(
+        [sys.executable, '-c', STOCK_RUNNER, result['config'],
+         str(tmp_path / 'runner')], cwd=REPO, capture_output=True,
+        text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert 'STOCK_RUNNER' in run.stdout and 'CheckpointHook' in run.stdout
+
+
+def test_export_refuses_a_package_type_without_a_stock_one():
+    """A key the Runner reads that names one of the package's types with no
+    stock equivalent stops the export, naming the key and the type."""
+    import pytest
+
+    from mmdet_netaug.apis.export import ExportError, plain_config
+    cfg = load_config('netaug_ssdlite_mbv2_cards.py')
+    model = build_netaug_model(cfg)
+    cfg.val_evaluator = [cfg.val_evaluator, dict(type='NetAugBackbone')]
+    with pytest.raises(ExportError, match=r'val_evaluator\.1 '
+                       r'\(NetAugBackbone\)'):
+        plain_config(cfg, model)
+
+
 def test_exported_config_keeps_data_whose_path_names_the_package():
     """Only NetAug's own entries leave the exported config, not a dataset
-    that lives under a folder named like the package."""
+    that lives under a folder named like the package or like NetAug."""
     from mmdet_netaug.apis.export import plain_config
     root = '/home/u/mmdet_netaug/data/cards/'
+    netaug_root = '/data/NetAugRuns/cards/'
     cfg = load_config('netaug_ssdlite_mbv2_cards.py', **{
         'test_dataloader.dataset.data_root': root,
         'val_dataloader.dataset.data_root': root})
+    cfg.train_dataloader.dataset.dataset.data_root = netaug_root
+    cfg.train_dataloader.dataset.dataset.pipeline[3].type = \
+        'mmdet_netaug.FastMinIoURandomCrop'  # a scoped name
     plain = plain_config(cfg, build_netaug_model(cfg))
     assert plain.test_dataloader.dataset.data_root == root
     assert plain.val_dataloader.dataset.data_root == root
+    assert plain.train_dataloader.dataset.dataset.data_root == netaug_root
+    assert plain.train_dataloader.dataset.dataset.pipeline[3].type == \
+        'MinIoURandomCrop'
     assert 'val_evaluator' in plain and 'model_wrapper_cfg' not in plain
     assert not [k for k in plain if k.startswith('netaug_')]
 
