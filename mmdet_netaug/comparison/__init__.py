@@ -13,12 +13,12 @@ from .report import (format_report, plot_curves, plotted_seeds, report_header,
 from .results import (last_fifth_change, last_fifth_mean, last_fifth_trend,
                       mean_std, paired_difference, read_train_loss,
                       read_val_metrics, summarize, summarize_run)
-from .running import Launcher, run_state, train_all
+from .running import Launcher, RunLock, run_state, train_all
 
 __all__ = [
     'DEFAULT_KEYS', 'DEFAULT_SEEDS', 'DONE_FILE', 'HOLDOUT_TRAIN_NAME',
     'HOLDOUT_VAL_NAME', 'LOG_FILE', 'METRICS', 'ROLE_TITLES', 'ROLES',
-    'RUN_FILE', 'Launcher', 'Run', 'config_name', 'find_seeds',
+    'RUN_FILE', 'Launcher', 'Run', 'RunLock', 'config_name', 'find_seeds',
     'format_report', 'holdout_mask', 'holdout_names', 'holdout_options',
     'last_fifth_change', 'last_fifth_mean', 'last_fifth_trend', 'mean_std',
     'paired_difference', 'pairs_of', 'parse_cfg_options', 'plan_runs', 'plot_curves',

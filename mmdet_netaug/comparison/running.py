@@ -1,5 +1,6 @@
 """Running a comparison's trainings as child processes, two or more at a
 time, resumable."""
+import json
 import os
 import os.path as osp
 import re
@@ -15,7 +16,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..utils.records import read_json as _read_json
 from ..utils.records import write_json as _write_json
-from .constants import DONE_FILE, LAST_CHECKPOINT, LOG_FILE, RUN_FILE
+from .constants import (DONE_FILE, LAST_CHECKPOINT, LOCK_FILE, LOG_FILE,
+                        RUN_FILE)
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no locking
+    fcntl = None
 from .planning import Run, parse_cfg_options
 from .results import read_val_metrics, recorded_sittings
 
@@ -170,6 +177,59 @@ class CheckpointWatch:
         return None
 
 
+class RunLock:
+    """An exclusive lock (``flock``) on a run folder, held while a sitting
+    trains into it, so that two sittings (a second command on the same
+    ``--work-dir``, a scheduled sitting while the last one still runs) never
+    train the same run at once and overwrite each other's checkpoints and
+    records.
+
+    The training process inherits the lock: a sitting killed outright
+    leaves its training running until that ends (or is killed), and the
+    folder stays locked as long. The kernel releases it when the last of
+    them exits, so a machine's end leaves no stale lock. The lock file
+    (``.lock`` in the run folder) says who holds it, for the message."""
+
+    def __init__(self, run_dir: str):
+        self.path = osp.join(run_dir, LOCK_FILE)
+        self.fd: Optional[int] = None
+
+    def acquire(self) -> bool:
+        """Take the lock if it is free; False when another process holds
+        it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+        self.fd = fd
+        return True
+
+    def note(self, **info) -> None:
+        """Say in the lock file who holds it."""
+        text = json.dumps(dict(pid=os.getpid(), **info)).encode()
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, text, 0)
+
+    def holder(self) -> str:
+        """Who holds the lock, as its file says."""
+        try:
+            with open(self.path) as f:
+                info = json.loads(f.read() or '{}')
+        except (OSError, ValueError):
+            info = {}
+        parts = [f'{k} {info[k]}' for k in ('pid', 'training_pid', 'since')
+                 if info.get(k) is not None]
+        return ', '.join(parts) or 'a process'
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # a training still running keeps it locked
+            self.fd = None
+
+
 class Launcher:
     """Runs trainings as child processes, ``jobs`` at a time, and stops
     them all (process groups: the data loader workers too) on Ctrl-C.
@@ -224,9 +284,23 @@ class Launcher:
         return time.time() + TIME_MARGIN * first_checkpoint_s <= self.stop_by
 
     def train(self, run: Run, resume: bool) -> dict:
+        """Train one run to its end (or the time limit) and return its
+        ``done.json`` record; ``cancelled`` when stopped or past the limit
+        before it started, ``busy`` (who) when another process trains it
+        (:class:`RunLock`): then nothing in its folder is written."""
         if self.stopping or self.past_time_limit():
             return dict(returncode=None, cancelled=True)
         os.makedirs(run.run_dir, exist_ok=True)
+        lock = RunLock(run.run_dir)
+        if not lock.acquire():
+            return dict(returncode=None, busy=lock.holder())
+        try:
+            return self._train(run, resume, lock)
+        finally:
+            lock.release()
+
+    def _train(self, run: Run, resume: bool, lock: RunLock) -> dict:
+        lock.note(since=time.strftime('%F %T'))
         command = self.command(run, resume)
         run_file = osp.join(run.run_dir, RUN_FILE)
         sitting = dict(command=shlex.join(command),
@@ -264,8 +338,10 @@ class Launcher:
                     return dict(returncode=None, cancelled=True)
                 proc = subprocess.Popen(command, stdout=log,
                                         stderr=subprocess.STDOUT,
-                                        env=self.env, start_new_session=True)
+                                        env=self.env, start_new_session=True,
+                                        pass_fds=(lock.fd, ))
                 self.procs[proc.pid] = proc
+            lock.note(since=time.strftime('%F %T'), training_pid=proc.pid)
             watch = None if self.stop_by is None else \
                 CheckpointWatch(run, start)
             wait_s = self.heartbeat_s if watch is None else \
@@ -367,6 +443,13 @@ def train_all(runs: List[Run], args, invocation: str,
             return
         if done.get('cancelled'):  # the time limit came first
             left.append(run)
+            return
+        if done.get('busy'):
+            left.append(run)
+            with print_lock:
+                print(f'  skipped {run.name} seed {run.seed}: another '
+                      f'process is training it ({done["busy"]}); this '
+                      'sitting leaves it alone', flush=True)
             return
         metrics = read_val_metrics(run.run_dir)
         last = max(metrics) if metrics else None

@@ -551,10 +551,40 @@ def test_evidence_script_refuses_a_suite_it_does_not_have(tmp_path):
     assert not (tmp_path / 'work').exists()
 
 
+def test_a_run_another_sitting_trains_is_left_alone(tmp_path, capsys):
+    """Two sittings on one --work-dir never train the same run at once: the
+    second leaves a run whose folder another process holds (RunLock),
+    writes nothing into it, says who holds it and counts it as left for a
+    later sitting; once the lock is free the run trains."""
+    from mmdet_netaug.comparison.planning import Run
+    from mmdet_netaug.comparison.running import RunLock, train_all
+
+    script = tmp_path / 'train.py'
+    script.write_text('pass\n')
+    run_dir = tmp_path / 'm' / 'seed0'
+    run_dir.mkdir(parents=True)
+    run = Run('plain', 'x.py', 0, str(run_dir), [], epochs=1)
+    other = RunLock(str(run_dir))
+    assert other.acquire()
+    other.note(since='2026-11-29 10:00:00')
+    args = argparse.Namespace(jobs=1, threads=1, train_script=str(script),
+                              stop_by=None, map_key='m', ap50_key='a')
+    assert train_all([run], args, 'test', 'cpu') == (True, 1)
+    out = capsys.readouterr().out
+    assert f'skipped x seed 0: another process is training it (pid ' \
+        f'{os.getpid()}, since 2026-11-29 10:00:00)' in out
+    assert sorted(os.listdir(run_dir)) == ['.lock']
+    other.release()
+    assert train_all([run], args, 'test', 'cpu') == (True, 0)
+    assert json.loads((run_dir / 'done.json').read_text())['returncode'] == 0
+
+
 def test_a_killed_sitting_still_counts_in_the_training_time(tmp_path):
     """A comparison killed outright (SIGKILL: no final record) leaves the
     heartbeat record of its training's time in done.json, and the next
-    sitting adds its own to it."""
+    sitting adds its own to it; while the killed sitting's training still
+    runs, the next sitting leaves the run alone (the training holds the
+    folder's lock)."""
     import signal
     import subprocess
     import sys
@@ -594,8 +624,16 @@ def test_a_killed_sitting_still_counts_in_the_training_time(tmp_path):
     assert killed['train_time_total_s'] > 1
 
     run = Run('plain', 'x.py', 0, str(run_dir), ['0.3'])
-    done = Launcher(None, 'test', 'cpu', str(script),
-                    heartbeat_s=0.1).train(run, resume=True)
+    launcher = Launcher(None, 'test', 'cpu', str(script), heartbeat_s=0.1)
+    # the killed sitting's training still runs (5 s) and holds the folder
+    busy = launcher.train(run, resume=True)
+    assert busy['returncode'] is None and 'training_pid' in busy['busy']
+    assert json.loads(done_file.read_text()) == killed  # nothing written
+    while time.time() < deadline + 10:
+        done = launcher.train(run, resume=True)
+        if not done.get('busy'):
+            break
+        time.sleep(0.2)
     assert done['returncode'] == 0 and 'running' not in done
     assert done['train_time_s'] >= 0.3
     assert done['train_time_total_s'] == pytest.approx(
