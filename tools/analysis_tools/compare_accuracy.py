@@ -33,11 +33,11 @@ A finished run (``done.json`` in its folder) is not trained again, an
 interrupted one resumes from its last checkpoint, so the tool can be stopped
 and started again with the same arguments; ``--summarize-only`` only reads the
 runs. Two sittings on one work dir never train the same run at once: a run
-that another process trains (it holds the lock of the run's folder, until
-its training ends) is left for a later sitting. ``--time-limit`` (a duration, or a clock time such as ``00:45``) ends
-a sitting on time with little lost: each training stops just after its last
-checkpoint (and validation) that comes before the limit, judged by the time
-between its checkpoints.
+that another process trains (it holds the lock of the run's folder, until its
+training ends) is left for a later sitting. ``--time-limit`` (a duration, or a
+clock time such as ``00:45``) ends a sitting on time with little lost: each
+training stops just after its last checkpoint (and validation) that comes
+before the limit, judged by the time between its checkpoints.
 
 The report (a markdown table for docs/benchmarks.md: per-seed final mAP and
 AP50, mean +- sample std over seeds, NetAug - plain) is printed and saved
