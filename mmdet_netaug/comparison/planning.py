@@ -244,6 +244,43 @@ class Run:
                 *self.options]
 
 
+# the settings the comparison makes itself, by key (a prefix for the
+# scheduler's keys), and the option of this tool that sets them
+PLANNED_BY = (
+    ('train_cfg.max_epochs', '--epochs'),
+    ('param_scheduler', '--epochs (T_max and end follow it)'),
+    ('train_cfg.val_interval', '--val-interval'),
+    ('train_dataloader.batch_size', '--batch-size'),
+    ('train_dataloader.dataset.times', '--times'),
+    ('default_hooks.checkpoint', 'nothing: the comparison keeps the last '
+     'checkpoint only, for resuming'),
+    ('randomness.seed', '--seeds'),
+    ('train_dataloader', '--holdout (the training part of the split)'),
+    ('val_dataloader', '--holdout (the held-out part of the split)'),
+    ('val_evaluator', '--holdout (the held-out part of the split)'),
+)
+
+
+def check_overrides(user: dict, planned: dict, source: str) -> None:
+    """Refuse a user override (``source``: --cfg-options or
+    --netaug-options) of a setting the comparison makes itself: it would be
+    silently overridden (or override the plan: the NetAug options come
+    last). The same value is fine."""
+    for key, value in user.items():
+        for planned_key, planned_value in planned.items():
+            same = key == planned_key and value == planned_value
+            if same or not (key == planned_key
+                            or planned_key.startswith(key + '.')):
+                continue
+            flag = next((by for prefix, by in PLANNED_BY
+                         if planned_key == prefix
+                         or planned_key.startswith(prefix + '.')),
+                        'its own options')
+            raise ValueError(
+                f'{source} {key}={value}: the comparison sets {planned_key} '
+                f'itself (to {planned_value}); set it with {flag}')
+
+
 def pairs_of(args) -> List[Tuple[str, str]]:
     return [(args.pairs[i], args.pairs[i + 1])
             for i in range(0, len(args.pairs), 2)]
@@ -287,7 +324,11 @@ def plan_runs(args) -> Tuple[List[Run], dict]:
                 val_file = _resolve(root_of(cfg), _relative_to(
                     split['holdout_file'], root_of(cfg)))
                 notes.setdefault('holdout', {})[name] = split
+            planned = parse_cfg_options(role_options[len(args.cfg_options):])
+            planned['randomness.seed'] = 'each of --seeds'
+            check_overrides(user, planned, '--cfg-options')
             if role == 'netaug':
+                check_overrides(netaug, planned, '--netaug-options')
                 role_options += list(args.netaug_options)
             plan = (osp.normpath(config), role_options, epochs, val_file,
                     split)

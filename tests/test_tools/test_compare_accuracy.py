@@ -175,6 +175,34 @@ def test_plan_runs_seed_by_seed_and_one_arm(tool, tmp_path):
         twice[0].options)
 
 
+def test_plan_refuses_options_the_comparison_sets_itself(tool, tmp_path):
+    """An override of a setting the comparison makes (the seed, the
+    validation interval, the epochs, the checkpoints) would be silently
+    replaced by the plan, or replace it (--netaug-options come last):
+    it stops the plan, naming the option that sets it. The same value as
+    the plan's passes."""
+    argv = ['--pairs', NETAUG, PLAIN, '--seeds', '0', '--epochs', '2',
+            '--work-dir', str(tmp_path)]
+    for extra, flag in (
+            (['--cfg-options', 'randomness.seed=7'], '--seeds'),
+            (['--cfg-options', 'train_cfg.val_interval=5'],
+             '--val-interval'),
+            (['--cfg-options', 'train_cfg.max_epochs=9'], '--epochs'),
+            (['--cfg-options', 'default_hooks.checkpoint.interval=3'],
+             'last checkpoint only'),
+            (['--netaug-options', 'train_cfg.val_interval=2'],
+             '--val-interval'),
+            (['--batch-size', '4', '--cfg-options',
+              'train_dataloader.batch_size=16'], '--batch-size')):
+        with pytest.raises(ValueError, match=flag) as error:
+            tool.plan_runs(tool.parse_args(argv + extra))
+        assert extra[-1].split('=')[0] in str(error.value)
+    runs, _ = tool.plan_runs(tool.parse_args(
+        argv + ['--cfg-options', 'train_cfg.max_epochs=2',
+                'train_dataloader.batch_size=16']))
+    assert 'train_dataloader.batch_size=16' in runs[0].options
+
+
 def write_run(work_dir, name, seed, curve, epochs, stamp='20260101_000000',
               done=True):
     """A run folder as the tool and mmengine leave it: run.json, done.json
