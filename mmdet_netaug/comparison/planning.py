@@ -154,17 +154,7 @@ def schedule_options(cfg, epochs: int, val_interval: int,
     options, warnings = [], []
     options += [_opt('train_cfg.max_epochs', epochs),
                 _opt('train_cfg.val_interval', val_interval)]
-    schedulers = cfg.get('param_scheduler') or []
-    is_list = isinstance(schedulers, (list, tuple))
-    for i, sched in enumerate(schedulers if is_list else [schedulers]):
-        prefix = f'param_scheduler.{i}' if is_list else 'param_scheduler'
-        by_epoch = sched.get('by_epoch', True)
-        if 'Cosine' in str(sched.get('type')) and by_epoch:
-            options.append(_opt(f'{prefix}.T_max', epochs))
-            options.append(_opt(f'{prefix}.end', epochs))
-        elif by_epoch and sched.get('end', math.inf) not in (epochs, math.inf):
-            warnings.append(f'{prefix} ({sched.get("type")}) ends at epoch '
-                            f'{sched["end"]}, left as it is')
+    options += _rescaled_schedule(cfg, epochs, warnings)
     if batch_size is not None:
         options.append(_opt('train_dataloader.batch_size', batch_size))
     if times is not None:
@@ -177,6 +167,71 @@ def schedule_options(cfg, epochs: int, val_interval: int,
                 _opt('default_hooks.checkpoint.max_keep_ckpts', 1),
                 _opt('default_hooks.checkpoint.save_best', None)]
     return options, warnings
+
+
+def _rescaled_schedule(cfg, epochs: int, notes: list) -> List[str]:
+    """``--cfg-options`` that stretch the config's epoch-based schedule to
+    ``epochs``: every epoch boundary of an epoch-based scheduler (``begin``,
+    ``end``, a cosine's ``T_max``, ``milestones``) and of the hooks that
+    switch at an epoch (``switch_epoch``, ``num_last_epochs``) in
+    proportion, rounded to whole epochs; an ``end`` at or past the last
+    epoch ends at ``epochs``. A cosine from epoch 0 to the end (the cards
+    configs') gets ``T_max = end = epochs``. Iteration-based boundaries
+    (warm-ups) stay. Every other change is said in ``notes``."""
+    options = []
+    max_epochs = cfg.train_cfg.get('max_epochs') or epochs
+
+    def scaled(value, lowest=0):
+        """An epoch boundary in proportion; one after epoch 0 stays after
+        it (a 5-epoch warm-up of 300 still ends, and the next scheduler
+        begins, at one and the same epoch)."""
+        if value == 0:
+            return max(lowest, 0)
+        return max(lowest, 1, min(epochs, round(value * epochs / max_epochs)))
+
+    schedulers = cfg.get('param_scheduler') or []
+    is_list = isinstance(schedulers, (list, tuple))
+    for i, sched in enumerate(schedulers if is_list else [schedulers]):
+        prefix = f'param_scheduler.{i}' if is_list else 'param_scheduler'
+        if not sched.get('by_epoch', True):
+            continue
+        changes = {}  # in the order of the options before (T_max, end)
+        begin = sched.get('begin', 0)
+        new_begin = scaled(begin)
+        if new_begin != begin:
+            changes['begin'] = (begin, new_begin)
+        if 'T_max' in sched:
+            changes['T_max'] = (sched['T_max'], scaled(sched['T_max'], 1))
+        end = sched.get('end', math.inf)
+        if end != math.inf:
+            new_end = epochs if end >= max_epochs else \
+                scaled(end, new_begin + 1)
+            changes['end'] = (end, new_end)
+        if sched.get('milestones'):
+            changes['milestones'] = (list(sched['milestones']), [
+                scaled(m, 1) for m in sched['milestones']])
+        plain_cosine = begin == 0 and end == max_epochs and \
+            sched.get('T_max') == max_epochs
+        for field, (old, new) in changes.items():
+            if old != new or (plain_cosine and field != 'begin'):
+                options.append(_opt(f'{prefix}.{field}', new))
+        said = [f'{field} {old} -> {new}'
+                for field, (old, new) in changes.items() if old != new]
+        if said and not plain_cosine:
+            notes.append(f'{prefix} ({sched.get("type")}) stretched from '
+                         f'{max_epochs} to {epochs} epochs: '
+                         + ', '.join(said))
+    for i, hook in enumerate(cfg.get('custom_hooks') or []):
+        for field in ('switch_epoch', 'num_last_epochs'):
+            if isinstance(hook, dict) and field in hook:
+                new = scaled(hook[field])
+                if new != hook[field]:
+                    options.append(_opt(f'custom_hooks.{i}.{field}', new))
+                    notes.append(
+                        f'custom_hooks.{i} ({hook.get("type")}) stretched '
+                        f'from {max_epochs} to {epochs} epochs: {field} '
+                        f'{hook[field]} -> {new}')
+    return options
 
 
 def holdout_options(cfg, fraction: float) -> Tuple[List[str], dict]:

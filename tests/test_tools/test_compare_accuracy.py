@@ -148,6 +148,34 @@ def test_schedule_options(tool):
     assert cfg.default_hooks.checkpoint.save_best is None
 
 
+def test_schedule_options_stretch_every_epoch_boundary(tool):
+    """--epochs stretches a schedule whose epoch boundaries are not just
+    a cosine from 0 to the end: RTMDet's cosine over the second half and
+    its pipeline switch, YOLOX's warm-up, cosine and last constant epochs,
+    YOLOv3's step milestones; each change is said."""
+    def stretched(name, epochs):
+        cfg = load_config(name)
+        options, notes = tool.schedule_options(cfg, epochs, 1)
+        cfg.merge_from_dict(tool.parse_cfg_options(options))
+        return cfg, notes
+
+    cfg, notes = stretched('netaug_rtmdet_tiny_coco.py', 12)  # of 300
+    cosine = cfg.param_scheduler[1]
+    assert (cosine.begin, cosine.T_max, cosine.end) == (6, 6, 12)
+    assert cfg.param_scheduler[0].end == 1000  # iterations: as it was
+    assert cfg.custom_hooks[1].switch_epoch == 11
+    assert any('begin 150 -> 6' in n for n in notes)
+    cfg, notes = stretched('netaug_yolox_tiny_coco.py', 12)
+    warmup, cosine, last = cfg.param_scheduler
+    assert (warmup.begin, warmup.end) == (0, 1)
+    assert (cosine.begin, cosine.end, last.begin, last.end) == (1, 11, 11, 12)
+    assert cfg.custom_hooks[0].num_last_epochs == 1
+    cfg, notes = stretched('netaug_yolov3_mbv2_320_voc0712.py', 12)  # of 24
+    assert cfg.param_scheduler[1].milestones == [10, 11]
+    assert notes == ['param_scheduler.1 (MultiStepLR) stretched from 24 to '
+                     '12 epochs: milestones [19, 22] -> [10, 11]']
+
+
 def test_plan_runs_seed_by_seed_and_one_arm(tool, tmp_path):
     """Runs start seed by seed, NetAug then plain, each in its own folder
     with its seed; --train plain (or netaug) plans that arm alone."""

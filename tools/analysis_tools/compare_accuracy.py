@@ -16,7 +16,9 @@ Every (config, seed) is one ``tools/train.py`` run in a child process::
 
 logged to ``train.log`` in its folder. The NetAug model and its baseline get
 the same data, schedule and epochs: ``--epochs`` sets ``train_cfg.max_epochs``
-and the cosine scheduler's ``T_max``/``end`` together, and validation runs
+and stretches the schedule's epoch boundaries in proportion (a cosine's
+``T_max``/``end``, any ``begin``, step ``milestones``, hooks that switch at
+an epoch; each change is printed), and validation runs
 every ``--val-interval`` epochs (default 1, for the curves) and always after
 the last one. The metric of a run is the one of its *final* epoch: no
 best-epoch selection (``save_best`` is off, only the last checkpoint is kept).
@@ -80,8 +82,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='runs go to WORK_DIR/<config name>/seed<k>')
     parser.add_argument(
         '--epochs', type=int, help='training epochs of every run: '
-        'train_cfg.max_epochs and the cosine scheduler\'s T_max/end '
-        '(default: the config\'s max_epochs)')
+        'train_cfg.max_epochs, and the epoch-based schedule stretched in '
+        'proportion (a cosine\'s T_max/end, begin, milestones, epoch '
+        'switches of hooks) (default: the config\'s max_epochs)')
     parser.add_argument('--val-interval', type=int, default=1,
                         help='validate every N epochs (the last epoch is '
                         'always validated)')
