@@ -322,4 +322,28 @@ def summarize(pairs: Sequence[Tuple[str, str]], seeds: Sequence[int],
                   if r['status'] == 'finished'}
         entry['epochs'] = sorted(epochs)
         result['pairs'].append(entry)
+    _check_keys(result, keys)
     return result
+
+
+def _check_keys(result: dict, keys: Dict[str, str]) -> None:
+    """A metric key that no validated run logged (a typo, or the keys of
+    another evaluator) would make every figure 'n/a': say so, with the
+    keys the runs did log."""
+    validated = [run for entry in result['pairs'] for role in ROLES
+                 for run in entry[role]['runs'].values()
+                 if run['curve']['epoch']]
+    if not validated:
+        return
+    for metric, key in keys.items():
+        if all(v is None for run in validated for v in run['curve'][metric]):
+            logged = sorted({k for run in validated for epoch in
+                             read_val_metrics(run['run_dir']).values()
+                             for k in epoch if '/' in k})
+            option = {'mAP': '--map-key', 'AP50': '--ap50-key'}.get(
+                metric, metric)
+            raise ValueError(
+                f'{option} {key}: no run logged this validation metric '
+                f'({len(validated)} runs validated, e.g. '
+                f'{validated[0]["run_dir"]}); they logged: '
+                f'{", ".join(logged)}')

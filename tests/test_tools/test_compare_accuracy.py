@@ -607,6 +607,25 @@ def test_evidence_script_refuses_a_suite_it_does_not_have(tmp_path):
     assert not (tmp_path / 'work').exists()
 
 
+def test_a_metric_key_no_run_logged_is_an_error(tool, tmp_path):
+    """A misspelt --ap50-key (or the keys of another evaluator) stops the
+    report, listing the keys the runs logged, instead of a table of n/a;
+    a key the runs logged reads."""
+    write_run(tmp_path, 'netaug_m', 0, {1: (0.3, 0.5), 2: (0.35, 0.55)}, 2)
+    write_run(tmp_path, 'plain_m', 0, {1: (0.2, 0.4), 2: (0.25, 0.45)}, 2)
+    pairs = [('configs/netaug_m.py', 'configs/plain_m.py')]
+    with pytest.raises(ValueError, match='--ap50-key coco/bbox_mAP50: no '
+                       'run logged') as error:
+        tool.summarize(pairs, [0], str(tmp_path),
+                       dict(mAP='coco/bbox_mAP', AP50='coco/bbox_mAP50'))
+    assert 'coco/bbox_mAP_50, pascal_voc/mAP' in str(error.value)
+    summary = tool.summarize(pairs, [0], str(tmp_path),
+                             dict(mAP='coco/bbox_mAP', AP50='pascal_voc/mAP'))
+    assert summary['pairs'][0]['netaug']['AP50']['mean'] == 0.55
+    # nothing validated yet: nothing to check
+    assert tool.summarize(pairs, [1], str(tmp_path), dict(mAP='x', AP50='y'))
+
+
 def test_a_run_another_sitting_trains_is_left_alone(tmp_path, capsys):
     """Two sittings on one --work-dir never train the same run at once: the
     second leaves a run whose folder another process holds (RunLock),

@@ -215,7 +215,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                   flush=True)
         ok, left = train_all(runs, args, command, device)
     keys = dict(mAP=args.map_key, AP50=args.ap50_key)
-    summary = summarize(pairs, seeds, args.work_dir, keys, args.epochs)
+    try:
+        summary = summarize(pairs, seeds, args.work_dir, keys, args.epochs)
+    except ValueError as error:  # a metric key no run logged
+        raise SystemExit(f'Error: {error}') from None
     wall_time = time.time() - start
     report = format_report(
         summary, report_header(summary, command, device, wall_time))
