@@ -202,6 +202,33 @@ def test_missing_size_and_other_extension(tmp_path):
     ]
 
 
+def test_the_id_names_the_image_not_a_stale_filename(tmp_path):
+    """An XML whose <filename> names another existing image (copied from
+    that image's XML, or files renamed after labelling) puts its boxes on
+    the image of its id, as mmdet's VOC datasets do, and says so; two
+    annotations of one image are refused (an id listed twice too)."""
+    root = make_voc(tmp_path / 'voc', {
+        'a': ([('cat', (1, 1, 10, 10), 0)], '.jpg', (100, 80)),
+        'b': ([('dog', (5, 5, 30, 30), 0)], '.jpg', (100, 80))})
+    b_xml = root / 'Annotations' / 'b.xml'
+    write_xml(b_xml, 'a.jpg', [('dog', (5, 5, 30, 30), 0)])
+    with pytest.warns(VOCConversionWarning,
+                      match=r'b\.xml: <filename> "a\.jpg" is another image '
+                      r'than the one its id names, "b\.jpg"'):
+        coco = convert_voc_to_coco(str(root), 'train', None)
+    assert [im['file_name'] for im in coco['images']] == ['a.jpg', 'b.jpg']
+    assert [a['category_id'] for a in coco['annotations']] == [1, 2]
+
+    # no image of its id: <filename> names it, and then it is a's twice
+    (root / 'JPEGImages' / 'b.jpg').unlink()
+    with pytest.raises(ValueError, match=r'a\.xml and .*b\.xml both '
+                       r'describe the image .*a\.jpg'):
+        convert_voc_to_coco(str(root), 'train', None)
+    (root / 'ImageSets' / 'Main' / 'train.txt').write_text('a\na\n')
+    with pytest.raises(ValueError, match='lists image id "a" twice'):
+        convert_voc_to_coco(str(root), 'train', None)
+
+
 def test_missing_split_file(tmp_path):
     root = make_voc(tmp_path / 'voc', {'a': ([], '.jpg', (100, 80))})
     split_file = osp.join(str(root), 'ImageSets', 'Main', 'val.txt')

@@ -48,26 +48,41 @@ def _resolve_image(img_dir: str, img_id: str, xml_filename: Optional[str],
                    xml_path: str, files: Sequence[str]) -> str:
     """Find the image file of one annotation.
 
-    Uses ``<filename>`` from the XML when that file exists in ``img_dir``,
-    else the single file in ``img_dir`` named ``<img_id>.<ext>``.
+    The image named by the annotation's id (``<img_id>.<ext>``), as in
+    mmdet's VOC datasets and converter; ``<filename>`` from the XML only
+    chooses between several such files (``a.jpg`` and ``a.png``) or, when
+    there is none, names the image. An XML whose ``<filename>`` names
+    another existing image than its id (an XML copied from another image,
+    files renamed after labelling) is warned about: its boxes go to the
+    image of its id.
 
     Returns:
         str: File name relative to ``img_dir``.
     """
-    if xml_filename and osp.isfile(osp.join(img_dir, xml_filename)):
-        return xml_filename
-    candidates = sorted(
+    by_id = sorted(
         f for f in files
         if osp.splitext(f)[0] == img_id and osp.isfile(osp.join(img_dir, f)))
-    if len(candidates) == 1:
-        return candidates[0]
-    if not candidates:
-        raise FileNotFoundError(
-            f'No image found for annotation {xml_path}: neither '
-            f'<filename> "{xml_filename}" nor "{img_id}.*" exists in '
-            f'{img_dir}')
-    raise ValueError(f'Ambiguous image for annotation {xml_path}: '
-                     f'{candidates} in {img_dir} all match id "{img_id}"')
+    named = xml_filename if xml_filename and osp.isfile(
+        osp.join(img_dir, xml_filename)) else None
+    if len(by_id) > 1:
+        if named in by_id:
+            return named
+        raise ValueError(f'Ambiguous image for annotation {xml_path}: '
+                         f'{by_id} in {img_dir} all match id "{img_id}"')
+    if by_id:
+        if named is not None and named != by_id[0]:
+            warnings.warn(
+                f'{xml_path}: <filename> "{named}" is another image than '
+                f'the one its id names, "{by_id[0]}"; its boxes go to '
+                f'"{by_id[0]}", as in mmdet\'s VOC datasets (check that '
+                'they belong to it)', VOCConversionWarning)
+        return by_id[0]
+    if named is not None:
+        return named
+    raise FileNotFoundError(
+        f'No image found for annotation {xml_path}: neither '
+        f'<filename> "{xml_filename}" nor "{img_id}.*" exists in '
+        f'{img_dir}')
 
 
 def _read_image_size(img_path: str, xml_path: str) -> Tuple[int, int]:
@@ -169,11 +184,18 @@ def convert_voc_to_coco(voc_root: str,
     files = os.listdir(img_dir)  # for images found by id, not <filename>
 
     images, annotations = [], []
+    described = {}  # image file -> the annotation that describes it
     for img_idx, img_id in enumerate(read_split_ids(voc_root, split), 1):
         xml_path = osp.join(voc_root, ANNOTATION_DIR, f'{img_id}.xml')
         info = parse_voc_xml(xml_path)
         file_name = _resolve_image(img_dir, img_id, info['filename'],
                                    xml_path, files)
+        if file_name in described:  # (an id listed twice: read_split_ids)
+            raise ValueError(
+                f'Annotations {described[file_name]} and {xml_path} both '
+                f'describe the image {osp.join(img_dir, file_name)}: one '
+                'of them belongs to another image')
+        described[file_name] = xml_path
         width, height = info['width'], info['height']
         if width <= 0 or height <= 0:
             width, height = _read_image_size(
