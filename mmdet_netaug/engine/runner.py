@@ -12,6 +12,8 @@ A plain detector's checkpoint given to a NetAug model (``load_from``, or
 :meth:`NetAugDetector.load_plain_state_dict`). Resuming needs a checkpoint of
 the same model.
 """
+import re
+from collections import OrderedDict
 from typing import Callable, Union
 
 from mmengine.dist import is_main_process
@@ -24,7 +26,8 @@ from mmdet.registry import HOOKS
 
 from ..models.checkpoint_fit import (CheckpointMismatchError,
                                      check_checkpoint_fits,
-                                     checkpoint_state_dict, read_checkpoint)
+                                     checkpoint_state_dict, other_shapes,
+                                     read_checkpoint)
 from .atomic_checkpoint import remove_leftover_temp_files
 from .hooks.bn_reestimation import unwrapped
 from .hooks.batched_targets import BatchedTargetsHook
@@ -187,6 +190,10 @@ class CheckedRunner(Runner):
         kind = check_checkpoint_fits(model, revised, filename,
                                      resume=self._resuming,
                                      partial=mode == 'partial')
+        if mode == 'partial' and not self._resuming:
+            dropped = set(other_shapes(model, revised))
+            if dropped:  # not sliced into the model's leading channels
+                checkpoint = _without_keys(checkpoint, dropped, revise_keys)
         if kind == 'plain':
             self.logger.info(f'{filename} is a plain detector\'s checkpoint: '
                              'it initialises the tiny model of the NetAug '
@@ -196,3 +203,21 @@ class CheckedRunner(Runner):
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+
+def _without_keys(checkpoint, keys, revise_keys):
+    """The checkpoint without the tensors whose revised keys are ``keys``
+    (its state dict's ``_metadata`` kept)."""
+    nested = isinstance(checkpoint, dict) and 'state_dict' in checkpoint
+    state = checkpoint['state_dict'] if nested else checkpoint
+
+    def revised(key):
+        for pattern, replacement in revise_keys:
+            key = re.sub(pattern, replacement, key)
+        return key
+
+    kept = OrderedDict((k, v) for k, v in state.items()
+                       if revised(k) not in keys)
+    kept._metadata = getattr(state, '_metadata', OrderedDict())
+    return dict(checkpoint, state_dict=kept) if nested else kept
+

@@ -70,6 +70,31 @@ def checkpoint_state_dict(checkpoint, filename: str,
     return revised
 
 
+def _expected_state(model, state_dict: Dict) -> Dict:
+    """The state a checkpoint is checked against: the model's, or for a
+    plain detector's checkpoint given to a NetAug model, its tiny
+    model's."""
+    expected = model.state_dict()
+    if is_netaug_state_dict(expected) and not is_netaug_state_dict(
+            state_dict):
+        return model.export_plain().state_dict()
+    return expected
+
+
+def other_shapes(model, state_dict: Dict) -> List[str]:
+    """The keys of ``state_dict`` whose tensors have another shape than the
+    model's (for a NetAug model and a plain checkpoint, than its tiny
+    model's). With ``checkpoint_check='partial'`` they are left out of the
+    load: a NetAug layer would otherwise copy a smaller tensor into its
+    leading channels (meant for the tiny model's own weights), e.g. a
+    3-class model's class logits into a 6-class model's first channels,
+    anchor by anchor the wrong ones."""
+    expected = _expected_state(model, state_dict)
+    return [k for k in expected if k in state_dict
+            and hasattr(state_dict[k], 'shape')
+            and tuple(state_dict[k].shape) != tuple(expected[k].shape)]
+
+
 def check_checkpoint_fits(model, state_dict: Dict, filename: str,
                           resume: bool = False, partial: bool = False
                           ) -> str:
@@ -82,8 +107,7 @@ def check_checkpoint_fits(model, state_dict: Dict, filename: str,
             plain one to resume a NetAug run, or keys missing, unexpected
             or of other shapes; the message names ``filename``.
     """
-    expected = model.state_dict()
-    netaug_model = is_netaug_state_dict(expected)
+    netaug_model = is_netaug_state_dict(model.state_dict())
     netaug_ckpt = is_netaug_state_dict(state_dict)
     if netaug_ckpt and not netaug_model:
         raise CheckpointMismatchError(
@@ -100,17 +124,14 @@ def check_checkpoint_fits(model, state_dict: Dict, filename: str,
                 'state). To start NetAug from it, load it instead: '
                 f'--cfg-options load_from={filename} (without --resume)')
         kind = 'plain'
-        expected = model.export_plain().state_dict()
+    expected = _expected_state(model, state_dict)
     # BatchNorm's counter is optional (older or converted checkpoints)
     missing = [k for k in expected if k not in state_dict
                and not k.endswith('num_batches_tracked')]
     unexpected = [k for k in state_dict if k not in expected]
     shapes = [
         f'{k} {list(state_dict[k].shape)} (model: {list(expected[k].shape)})'
-        for k in expected if k in state_dict
-        and hasattr(state_dict[k], 'shape')
-        and tuple(state_dict[k].shape) != tuple(expected[k].shape)
-    ]
+        for k in other_shapes(model, state_dict)]
     if missing or unexpected or shapes:
         what = 'the tiny model of this NetAug config' if kind == 'plain' \
             else 'the model of this config'
@@ -128,7 +149,8 @@ def check_checkpoint_fits(model, state_dict: Dict, filename: str,
         message = (f'{filename} does not fit {what}: ' + '; '.join(parts))
         if partial and not resume:
             from mmengine.logging import print_log
-            print_log(message + '; loading the matching tensors only '
+            print_log(message + '; loading the matching tensors only, '
+                      'the others keep their initial values '
                       '(checkpoint_check=\'partial\')', logger='current',
                       level=30)
             return kind

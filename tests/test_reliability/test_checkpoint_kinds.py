@@ -116,6 +116,30 @@ def test_partial_opt_in_and_optional_bn_counters(checkpoints, tmp_path):
     assert torch.equal(state[key], plain_state[key])
 
 
+def test_partial_leaves_tensors_of_other_shapes_as_they_were(tmp_path):
+    """checkpoint_check='partial' loads the tensors that fit and leaves the
+    others: a 3-class plain checkpoint in a 6-class NetAug model does not
+    fill the leading channels of its class convolutions (the logits of
+    other anchors and classes) as a narrower tiny-model tensor would."""
+    torch.manual_seed(2)
+    three = build_model(PLAIN, **{'model.bbox_head.num_classes': 3})
+    path = tmp_path / 'three_classes.pth'
+    torch.save(dict(state_dict=three.state_dict()), path)
+    runner = runner_for(NETAUG, tmp_path, load_from=path,
+                        checkpoint_check='partial')
+    before = {k: v.clone() for k, v in runner.model.state_dict().items()}
+    runner.load_or_resume()
+    after = runner.model.state_dict()
+    cls = 'bbox_head.cls_convs.0.1.weight'
+    assert three.state_dict()[cls].shape[0] < after['detector.' + cls].shape[0]
+    for key in (cls, 'bbox_head.cls_convs.0.1.bias'):
+        assert torch.equal(after['detector.' + key], before['detector.' + key])
+    tiny = runner.model.export_plain().state_dict()
+    for key in ('bbox_head.reg_convs.0.1.weight',
+                'bbox_head.cls_convs.0.0.conv.weight'):  # fit: loaded
+        assert torch.equal(tiny[key], three.state_dict()[key])
+
+
 @pytest.mark.parametrize('content', [b'these are not weights\n' * 20,
                                      bytes(range(256)) * 4])
 def test_file_that_is_not_a_checkpoint(tmp_path, content):
