@@ -275,6 +275,9 @@ def export_tiny(cfg: Config,
             source_config=cfg.filename,
             group_widths=list(model.supernet.widths if widths is None else
                               widths)))
+    dataset_meta = _dataset_meta(plain)
+    if dataset_meta is not None:  # mmdet's init_detector reads the classes
+        meta['dataset_meta'] = dataset_meta
     for leftover in glob.glob(osp.join(out_dir, f'.{stem}.*.export')):
         shutil.rmtree(leftover, ignore_errors=True)  # of a killed export
     staging = tempfile.mkdtemp(prefix=f'.{stem}.', suffix='.export',
@@ -337,6 +340,28 @@ def export_tiny(cfg: Config,
         max_abs_diff=diff,
         tiny=model_complexity(static, input_size),
         largest=model_complexity(largest, input_size))
+
+
+def _dataset_meta(plain: Config) -> Optional[dict]:
+    """The test dataset's metainfo (class names, palette), as mmdet's
+    ``init_detector`` reads it from a checkpoint (``meta.dataset_meta``;
+    without it, it names the classes after COCO's 80): the dataset built
+    lazily, without its data, as ``init_detector`` builds it. None, with a
+    warning, when it cannot be built."""
+    from mmengine.logging import print_log
+
+    from mmdet.registry import DATASETS
+    dataset = (plain.get('test_dataloader') or {}).get('dataset')
+    try:
+        metainfo = DATASETS.build(dict(dataset, lazy_init=True)).metainfo
+    except Exception as error:  # any dataset class, any failure: said
+        print_log(f'The export does not name its classes (the test '
+                  f'dataset\'s metainfo could not be read: {error!r}); '
+                  'mmdet\'s init_detector will name them after COCO\'s',
+                  logger='current', level=30)
+        return None
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in metainfo.items() if k in ('classes', 'palette')}
 
 
 def _same_bytes(a: str, b: str) -> bool:

@@ -99,8 +99,11 @@ from mmengine.runner import Runner
 from mmdet.registry import DATASETS
 from mmdet.utils import register_all_modules
 register_all_modules()
+from mmdet.apis import init_detector
 cfg = Config.fromfile(sys.argv[1])
 cfg.work_dir = sys.argv[2]
+print('CLASSES', *init_detector(cfg, sys.argv[3], device='cpu').dataset_meta[
+    'classes'])
 runner = Runner.from_cfg(cfg)
 hooks = [type(hook).__name__ for hook in runner.hooks]
 for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -118,7 +121,8 @@ def test_exported_config_runs_in_stock_mmdet(tmp_path):
     """The export of a config that trains with the package's data
     transform, dataset and hooks (EpochSeedHook, NetAugHook) builds a stock
     mmengine Runner and its pipelines in an interpreter without the
-    package: the stock equivalents take their place."""
+    package: the stock equivalents take their place; mmdet's init_detector
+    finds the class names in the checkpoint."""
     cfg = load_config('netaug_yolov3_mbv2_cards_224_72e.py')
     assert 'EpochSeedHook' in [h['type'] for h in cfg.custom_hooks]
     model = build_netaug_model(cfg)
@@ -130,10 +134,13 @@ def test_exported_config_runs_in_stock_mmdet(tmp_path):
     assert "type='MinIoURandomCrop'" in exported
     run = subprocess.run(
         [sys.executable, '-c', STOCK_RUNNER, result['config'],
-         str(tmp_path / 'runner')], cwd=REPO, capture_output=True,
-        text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
+         str(tmp_path / 'runner'), result['checkpoint']], cwd=REPO,
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert run.returncode == 0, run.stderr[-3000:]
     assert 'STOCK_RUNNER' in run.stdout and 'CheckpointHook' in run.stdout
+    # the class names travel with the checkpoint, as a training's do
+    assert 'CLASSES nine ten jack queen king ace' in run.stdout
 
 
 def test_export_refuses_a_package_type_without_a_stock_one():
