@@ -100,6 +100,20 @@ class NetAugDetector(TeacherMixin, BaseDetector):
             raise ValueError('NetAugDetector: field "detector" must be the '
                              'config dict of a plain detector, got '
                              f'{detector!r}')
+        for field, value in (('init_cfg', init_cfg),
+                             ('detector.backbone.init_cfg',
+                              (detector.get('backbone') or {}).get(
+                                  'init_cfg'))):
+            if value is not None:
+                # applied to the supernet, then replaced in the tiny slices
+                # by the plain detector's initialisation (init_weights)
+                raise ValueError(
+                    f'NetAugDetector: field "{field}" would not reach the '
+                    'tiny model (its weights are those the plain detector, '
+                    'model.detector, initialises); set it on the plain '
+                    'detector or its backbone (model.detector.init_cfg, '
+                    'model.detector.backbone.backbone.init_cfg), or load a '
+                    f'checkpoint with load_from; got {value!r}')
         backbone_cfg = detector.get('backbone') or {}
         if backbone_cfg.get('type') not in ('NetAugBackbone',
                                              NetAugBackbone):

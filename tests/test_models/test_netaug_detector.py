@@ -125,6 +125,35 @@ def test_bad_detector_fields_are_named():
     plain = load_config('ssdlite_mbv2_w035_cards.py').model
     with pytest.raises(ValueError, match='detector.backbone'):
         MODELS.build(dict(type='NetAugDetector', detector=plain))
+    # a Pretrained init_cfg where the tiny model would not get it
+    pretrained = dict(type='Pretrained', checkpoint='tiny.pth')
+    with pytest.raises(ValueError, match='"init_cfg" would not reach'):
+        MODELS.build(dict(type='NetAugDetector', detector=detector,
+                          init_cfg=pretrained))
+    wrapped = dict(detector, backbone=dict(detector.backbone,
+                                           init_cfg=pretrained))
+    with pytest.raises(ValueError, match='"detector.backbone.init_cfg"'):
+        MODELS.build(dict(type='NetAugDetector', detector=wrapped))
+
+
+def test_a_pretrained_plain_backbone_reaches_the_tiny_model(tmp_path):
+    """init_cfg on the plain backbone (where the refusal above points)
+    initialises the tiny model's backbone."""
+    from mmdet.registry import MODELS
+    from conftest import load_config
+    torch.manual_seed(3)
+    plain = MODELS.build(load_config('ssdlite_mbv2_w035_cards.py').model)
+    path = tmp_path / 'backbone.pth'
+    torch.save(dict(state_dict=plain.backbone.state_dict()), path)
+    torch.manual_seed(4)
+    cfg = load_config('netaug_ssdlite_mbv2_cards.py')
+    cfg.model.detector.backbone.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=str(path))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    tiny = model.export_plain().backbone.state_dict()
+    for key, value in plain.backbone.state_dict().items():
+        assert torch.equal(tiny[key], value), key
 
 
 def test_sorting_keeps_the_largest_network_and_moves_optimizer_state():
