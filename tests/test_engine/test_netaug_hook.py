@@ -93,6 +93,32 @@ def test_bn_reestimation_replaces_stale_stats_and_fills_checkpoints(
     assert torch.equal(checkpoint['state_dict'][key], estimated)
 
 
+def test_the_checkpoint_seed_is_kept_for_resuming_and_evaluating_only(
+        trained, cards_coco, tmp_path):
+    """A NetAug checkpoint's sampler seed carries on where the run does
+    (resumed, or evaluated: the same BatchNorm re-estimation batches); a
+    new training that starts from it (load_from, fine-tuning at another
+    seed) samples with its own seed, not the old run's."""
+    checkpoint = trained.cfg.work_dir + '/epoch_2.pth'
+    saved = torch.load(checkpoint, weights_only=False)['netaug']['seed']
+
+    def hook_after_loading(train: bool, resume: bool) -> NetAugHook:
+        cfg = cards_runner_config(
+            'netaug_ssdlite_mbv2_cards.py', cards_coco,
+            tmp_path / f'{train}{resume}', **{'randomness.seed': saved + 7})
+        cfg.load_from, cfg.resume = checkpoint, resume
+        runner = Runner.from_cfg(cfg)
+        if train:  # as Runner.train() does before loading
+            runner._train_loop = runner.build_train_loop(runner._train_loop)
+            runner.call_hook('before_run')
+        runner.load_or_resume()
+        return _netaug_hook(runner)
+
+    assert hook_after_loading(train=True, resume=False).seed == saved + 7
+    assert hook_after_loading(train=True, resume=True).seed == saved
+    assert hook_after_loading(train=False, resume=False).seed == saved
+
+
 def test_hook_without_a_netaug_model_is_refused(cards_coco, tmp_path):
     cfg = cards_runner_config('ssdlite_mbv2_w035_cards.py', cards_coco,
                               tmp_path, epochs=1)

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dist import broadcast_object_list
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 
 from mmdet.registry import HOOKS
 from ...models.netaug_detector import NetAugDetector
@@ -251,9 +251,23 @@ class NetAugHook(ReestimateBNHook):
         super().before_save_checkpoint(runner, checkpoint)
 
     def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
+        """A resumed run, or an evaluation, goes on with the checkpoint's
+        sampler seed (the same sub-networks, the same BatchNorm
+        re-estimation batches); a new training that starts from a NetAug
+        checkpoint (``load_from``, fine-tuning) keeps its own."""
         saved = checkpoint.get('netaug')
-        if saved is not None:
-            self.seed = saved['seed']
+        if saved is None:
+            return
+        training = isinstance(getattr(runner, '_train_loop', None), BaseLoop)
+        if training and not getattr(runner, '_resume', False):
+            if saved['seed'] != self.seed:
+                runner.logger.info(
+                    f'NetAug: this run samples with its own seed {self.seed},'
+                    f' not the loaded checkpoint\'s {saved["seed"]} (a new '
+                    'training; resuming would continue with the '
+                    'checkpoint\'s)')
+            return
+        self.seed = saved['seed']
 
     @property
     def bn_stale(self) -> bool:
