@@ -265,6 +265,19 @@ class _DynamicNormMixin(DynamicChannelMixin):
         return (mean if track else None, var if track else None, weight,
                 bias, bn_training, factor)
 
+    def _keep_statistics(self, running_mean, running_var) -> None:
+        """Channels picked by an index (a BatchNorm over concatenated
+        inputs) are copies of the shared buffers: put the statistics that
+        ``F.batch_norm`` updated in place back where they came from (a
+        leading slice is a view, updated in place already)."""
+        sel = self.active_in
+        if isinstance(sel, int) or running_mean is None or not (
+                self.training and self.track_running_stats):
+            return
+        with torch.no_grad():
+            self.running_mean.index_copy_(0, sel, running_mean)
+            self.running_var.index_copy_(0, sel, running_var)
+
     def set_active_channels(self, active_in, active_out=None) -> None:
         """A norm has one channel dimension: input and output are the same."""
         super().set_active_channels(active_in,
@@ -357,7 +370,10 @@ class DynamicBatchNorm2d(_DynamicNormMixin, nn.BatchNorm2d):
     _static_cls = nn.BatchNorm2d
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.batch_norm(x, *self._batch_norm_args(x), self.eps)
+        args = self._batch_norm_args(x)
+        out = F.batch_norm(x, *args, self.eps)
+        self._keep_statistics(args[0], args[1])
+        return out
 
 
 class DynamicSyncBatchNorm(_DynamicNormMixin, nn.SyncBatchNorm):
@@ -380,12 +396,15 @@ class DynamicSyncBatchNorm(_DynamicNormMixin, nn.SyncBatchNorm):
             group = self.process_group or torch.distributed.group.WORLD
             need_sync = torch.distributed.get_world_size(group) > 1
         if not need_sync:
-            return F.batch_norm(x, running_mean, running_var, weight, bias,
-                                bn_training, factor, self.eps)
-        from torch.nn.modules._functions import SyncBatchNorm as sync_bn
-        return sync_bn.apply(x, weight, bias, running_mean, running_var,
-                             self.eps, factor, group,
-                             torch.distributed.get_world_size(group))
+            out = F.batch_norm(x, running_mean, running_var, weight, bias,
+                               bn_training, factor, self.eps)
+        else:
+            from torch.nn.modules._functions import SyncBatchNorm as sync_bn
+            out = sync_bn.apply(x, weight, bias, running_mean, running_var,
+                                self.eps, factor, group,
+                                torch.distributed.get_world_size(group))
+        self._keep_statistics(running_mean, running_var)
+        return out
 
 
 #: Static op type -> its dynamic version.

@@ -91,6 +91,37 @@ def test_norm_lossless_and_running_stats_slice(cls, static_cls):
     assert torch.equal(dynamic.running_mean[10:], before[10:])
 
 
+@pytest.mark.parametrize('cls', [DynamicBatchNorm2d, DynamicSyncBatchNorm])
+def test_norm_over_an_index_keeps_its_running_stats(cls):
+    """A BatchNorm right after a concatenation takes its channels by index
+    (the segments' base channels, then their extra ones): training updates
+    the statistics of exactly those channels of the shared buffers, and
+    none of the others, as at a leading slice."""
+    torch.manual_seed(0)
+    dynamic = cls.convert_from(nn.BatchNorm2d(4, momentum=0.5), 10)
+    index = torch.tensor([0, 1, 2, 3, 7, 9])
+    dynamic.set_active_channels(index)
+    dynamic.train()
+    x = torch.randn(8, 6, 3, 3) * 3 + 5
+    before_mean = dynamic.running_mean.clone()
+    before_var = dynamic.running_var.clone()
+    dynamic(x)
+    mean = x.mean((0, 2, 3))
+    var = x.var((0, 2, 3), unbiased=True)
+    assert torch.allclose(dynamic.running_mean[index],
+                          0.5 * before_mean[index] + 0.5 * mean, atol=1e-6)
+    assert torch.allclose(dynamic.running_var[index],
+                          0.5 * before_var[index] + 0.5 * var, atol=1e-5)
+    rest = torch.tensor([4, 5, 6, 8])
+    assert torch.equal(dynamic.running_mean[rest], before_mean[rest])
+    assert torch.equal(dynamic.running_var[rest], before_var[rest])
+    # evaluation reads them, and changes nothing
+    dynamic.eval()
+    kept = dynamic.running_mean.clone()
+    dynamic(x)
+    assert torch.equal(dynamic.running_mean, kept)
+
+
 def test_plain_checkpoint_fills_the_leading_slice():
     plain = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
     wide = nn.Sequential(
