@@ -16,8 +16,8 @@ import logging
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
 from mmdet_netaug.engine import (CheckedRunner, CheckpointMismatchError,
                                  has_accelerator, setup_cpu_distributed)
-from mmdet_netaug.utils import (check_dataset_paths, config_from_args,
-                                parse_launch_args)
+from mmdet_netaug.utils import (apply_resume, check_dataset_paths,
+                                config_from_args, parse_launch_args)
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 
@@ -92,13 +92,9 @@ def main():
                                '"auto_scale_lr.base_batch_size" in your'
                                ' configuration file.')
 
-    # an explicit checkpoint wins over auto-resume from the work dir
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
+    # an explicit checkpoint wins over auto-resume from the work dir, which
+    # wins over the config's load_from once there is something to resume
+    apply_resume(cfg, args.resume)
 
     # training uses the train and val splits; the test split is not touched
     try:

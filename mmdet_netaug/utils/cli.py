@@ -80,3 +80,29 @@ def config_from_args(args) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+def apply_resume(cfg: Config, resume) -> None:
+    """``tools/train.py --resume [CHECKPOINT]`` on the config: a checkpoint
+    named resumes from it (it wins over ``load_from``); ``--resume`` alone
+    (``'auto'``) resumes from the work dir's latest checkpoint. Where there
+    is none yet (a run's first sitting), the config's own ``load_from``
+    (a pretrained model) still starts the run, as without ``--resume``;
+    mmdet's tool drops it there and trains from random weights."""
+    from mmengine.logging import print_log
+    from mmengine.runner.checkpoint import find_latest_checkpoint
+    if resume is None:
+        return
+    if resume != 'auto':
+        cfg.resume, cfg.load_from = True, resume
+        return
+    if cfg.get('load_from') and (
+            not osp.isdir(cfg.work_dir)
+            or find_latest_checkpoint(cfg.work_dir) is None):
+        print_log(f'--resume: no checkpoint in {cfg.work_dir} yet; the run '
+                  f'starts from load_from {cfg.load_from}',
+                  logger='current')
+        cfg.resume = False
+        return
+    cfg.resume, cfg.load_from = True, None
+

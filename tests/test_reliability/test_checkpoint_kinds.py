@@ -98,6 +98,34 @@ def test_auto_resume_in_an_empty_work_dir(tmp_path, caplog):
     assert not any('None' in m for m in messages if 'resumed' in m)
 
 
+def test_auto_resume_keeps_load_from_until_there_is_a_checkpoint(
+        checkpoints, tmp_path):
+    """tools/train.py --resume (apply_resume) in a run's first sitting: the
+    config's load_from (a pretrained model) still initialises it, rather
+    than random weights; once the work dir holds a checkpoint, the run
+    resumes from it."""
+    from mmdet_netaug.utils import apply_resume
+    paths, plain_state = checkpoints
+    cfg = load_config(PLAIN)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.load_from = str(paths['plain'])
+    apply_resume(cfg, 'auto')
+    assert (cfg.resume, cfg.load_from) == (False, str(paths['plain']))
+    runner = CheckedRunner.from_cfg(cfg)
+    runner.load_or_resume()
+    key = 'backbone.conv1.conv.weight'
+    assert torch.equal(runner.model.state_dict()[key], plain_state[key])
+    (tmp_path / 'work' / 'epoch_1.pth').write_bytes(b'')
+    (tmp_path / 'work' / 'last_checkpoint').write_text(
+        str(tmp_path / 'work' / 'epoch_1.pth'))
+    again = load_config(PLAIN)
+    again.work_dir, again.load_from = cfg.work_dir, str(paths['plain'])
+    apply_resume(again, 'auto')
+    assert (again.resume, again.load_from) == (True, None)
+    apply_resume(again, str(paths['netaug']))  # a checkpoint named wins
+    assert (again.resume, again.load_from) == (True, str(paths['netaug']))
+
+
 def test_partial_opt_in_and_optional_bn_counters(checkpoints, tmp_path):
     paths, plain_state = checkpoints
     # a checkpoint without BatchNorm's num_batches_tracked loads
