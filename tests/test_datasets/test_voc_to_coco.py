@@ -229,6 +229,26 @@ def test_the_id_names_the_image_not_a_stale_filename(tmp_path):
         convert_voc_to_coco(str(root), 'train', None)
 
 
+def test_class_names_spelt_two_ways_are_warned_about(tmp_path):
+    """Without --classes the class list is the names found: "Cat" and
+    "cat" (or "traffic light" and "traffic_light") would be two classes;
+    the converter says so, naming where each is first used."""
+    root = make_voc(tmp_path / 'voc', {
+        'a': ([('Cat', (1, 1, 10, 10), 0)], '.jpg', (100, 80)),
+        'b': ([('cat', (1, 1, 10, 10), 0), ('dog', (5, 5, 9, 9), 0)],
+              '.jpg', (100, 80))})
+    with pytest.warns(UserWarning, match=r"\['Cat', 'cat'\] differ only "
+                      r'in case.*a\.xml, .*b\.xml') as record:
+        assert collect_voc_classes(str(root), ['train']) == ['Cat', 'cat',
+                                                             'dog']
+    assert len(record) == 1
+    write_xml(root / 'Annotations' / 'a.xml', 'a.jpg',
+              [('dog', (1, 1, 10, 10), 0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert collect_voc_classes(str(root), ['train']) == ['cat', 'dog']
+
+
 def test_missing_split_file(tmp_path):
     root = make_voc(tmp_path / 'voc', {'a': ([], '.jpg', (100, 80))})
     split_file = osp.join(str(root), 'ImageSets', 'Main', 'val.txt')

@@ -11,6 +11,8 @@ Expected layout of ``voc_root``::
 Everything malformed raises an error naming the file or field.
 """
 import os.path as osp
+import re
+import warnings
 import xml.etree.ElementTree as ET
 from typing import List, Sequence, Tuple
 
@@ -214,14 +216,28 @@ def collect_voc_classes(voc_root: str, splits: Sequence[str]) -> List[str]:
         splits = [splits]
     if not splits:
         raise ValueError('collect_voc_classes: no split names given')
-    names = set()
+    first_seen = {}  # name -> the first annotation that uses it
     for split in splits:
         for img_id in read_split_ids(voc_root, split):
             xml_path = osp.join(voc_root, ANNOTATION_DIR, f'{img_id}.xml')
-            names.update(obj['name']
-                         for obj in parse_voc_xml(xml_path)['objects'])
-    if not names:
+            for obj in parse_voc_xml(xml_path)['objects']:
+                first_seen.setdefault(obj['name'], xml_path)
+    if not first_seen:
         raise ValueError(f'No annotated objects found in splits '
                          f'{list(splits)} of {voc_root}; give the class '
                          'list explicitly')
-    return sorted(names)
+    # "Dog" and "dog", "traffic light" and "traffic_light": one class
+    # spelt two ways would become two
+    spellings = {}
+    for name in first_seen:
+        key = re.sub(r'[\s_-]+', ' ', name.strip().casefold())
+        spellings.setdefault(key, []).append(name)
+    for names in spellings.values():
+        if len(names) > 1:
+            warnings.warn(
+                f'{voc_root}: the class names {sorted(names)} differ only '
+                'in case or separators and become separate classes (first '
+                'used in ' + ', '.join(first_seen[n] for n in sorted(names))
+                + '); if they are one class, rename them in the XML files',
+                UserWarning, stacklevel=2)
+    return sorted(first_seen)

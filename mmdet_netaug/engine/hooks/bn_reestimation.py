@@ -199,7 +199,9 @@ class BatchNormReestimation:
                     f'{self.name}: this checkpoint holds BatchNorm '
                     'statistics that were not re-estimated (a save outside '
                     'the CheckpointHook schedule in distributed training); '
-                    'evaluation re-estimates them')
+                    'this run re-estimates them before its next validation, '
+                    'but tools/test.py and tools/export.py would use these '
+                    '(export with --bn-calibration N re-estimates them)')
                 return
             if self.averages_weights:
                 fresh = self._measure_ema(runner, seed)
