@@ -57,6 +57,30 @@ def run_state(run: Run) -> str:
     return 'restart'
 
 
+def settings_mismatches(runs: Sequence[Run]) -> List[str]:
+    """For the runs whose folders were trained with other settings than
+    these runs' (config or ``--cfg-options``: what :func:`run_state` would
+    refuse to resume), what differs: a report read with ``--summarize-only``
+    states its command's settings, which may not be the runs'."""
+    found = []
+    for run in runs:
+        recorded = _read_json(osp.join(run.run_dir, RUN_FILE))
+        if recorded is None:
+            continue
+        there = list(recorded.get('options') or [])
+        if osp.normpath(recorded.get('config', '')) != run.config:
+            found.append(f'{run.run_dir}: config {recorded.get("config")}, '
+                         f'not {run.config}')
+        elif there != run.options:
+            only_there = [o for o in there if o not in run.options]
+            only_here = [o for o in run.options if o not in there]
+            found.append(f'{run.run_dir}: trained with {only_there}; this '
+                         f'command gives {only_here}' if only_there
+                         or only_here else f'{run.run_dir}: trained with '
+                         'the same options in another order')
+    return found
+
+
 def _mtime(path: str) -> Optional[float]:
     try:
         return os.stat(path).st_mtime

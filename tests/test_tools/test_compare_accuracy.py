@@ -607,6 +607,36 @@ def test_evidence_script_refuses_a_suite_it_does_not_have(tmp_path):
     assert not (tmp_path / 'work').exists()
 
 
+def test_summarize_only_says_which_settings_the_runs_did_not_use(
+        tool, tmp_path, capsys):
+    """--summarize-only states its command's settings (--epochs,
+    --batch-size, ...) in the results; where the runs were trained with
+    others, it says which, run by run, and records them."""
+    argv = ['--pairs', NETAUG, PLAIN, '--seeds', '0', '--epochs', '2',
+            '--val-interval', '2', '--work-dir', str(tmp_path / 'w'),
+            '--out', str(tmp_path / 'r.json'),
+            '--plot', str(tmp_path / 'r.png')]
+    runs, _ = tool.plan_runs(tool.parse_args(argv))
+    for run in runs:
+        name = os.path.basename(os.path.dirname(run.run_dir))
+        write_run(tmp_path / 'w', name, 0, {2: (0.3, 0.5)}, 2)
+        (tmp_path / 'w' / name / 'seed0' / 'run.json').write_text(
+            json.dumps(dict(config=run.config, options=run.options,
+                            epochs=2)))
+    assert tool.settings_mismatches(runs) == []
+    summary = tool.main(argv + ['--summarize-only'])
+    assert summary['settings_differ_from_runs'] == []
+    other, _ = tool.plan_runs(tool.parse_args(argv + ['--batch-size', '4']))
+    found = tool.settings_mismatches(other)
+    assert len(found) == 2 and "this command gives " \
+        "['train_dataloader.batch_size=4']" in found[0]
+    capsys.readouterr()
+    summary = tool.main(argv + ['--batch-size', '4', '--summarize-only'])
+    assert summary['settings_differ_from_runs'] == found
+    assert "warning: not this command's settings: " in \
+        capsys.readouterr().out
+
+
 def test_a_metric_key_no_run_logged_is_an_error(tool, tmp_path):
     """A misspelt --ap50-key (or the keys of another evaluator) stops the
     report, listing the keys the runs logged, instead of a table of n/a;

@@ -57,7 +57,8 @@ from typing import Optional, Sequence
 from mmdet_netaug.comparison import (DEFAULT_KEYS, DEFAULT_SEEDS,
                                    config_name, find_seeds, format_report,
                                    pairs_of, plan_runs, plot_curves,
-                                   report_header, summarize, train_all)
+                                   report_header, settings_mismatches,
+                                   summarize, train_all)
 from mmdet_netaug.utils.records import device_description, write_json
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -129,7 +130,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'report covers what finished, and the exit status is 75')
     parser.add_argument('--summarize-only', action='store_true',
                         help='train nothing: read the runs in WORK_DIR and '
-                        'report')
+                        'report (warning where the runs were trained with '
+                        'other settings than this command gives)')
     parser.add_argument('--map-key', default=DEFAULT_KEYS['mAP'],
                         help='scalars.json key of the mAP')
     parser.add_argument('--ap50-key', default=DEFAULT_KEYS['AP50'],
@@ -196,10 +198,24 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     device = device_description()
     pairs = pairs_of(args)
     names = [config_name(c) for pair in pairs for c in pair]
-    ok, left = True, 0
+    ok, left, mismatches = True, 0, []
     if args.summarize_only:
         seeds = args.seeds if args.seeds is not None else \
             find_seeds(args.work_dir, names)
+        # the settings this command states, against the runs' records
+        try:
+            planned, _ = plan_runs(argparse.Namespace(
+                **dict(vars(args), seeds=seeds, train='both')))
+        except (FileNotFoundError, ValueError, SystemExit) as error:
+            planned = []
+            mismatches = [f'the settings of this command cannot be '
+                          f'planned: {error}']
+        mismatches += settings_mismatches(planned)
+        for line in mismatches[:5]:
+            print(f'warning: not this command\'s settings: {line}',
+                  flush=True)
+        if len(mismatches) > 5:
+            print(f'warning: ... {len(mismatches)} runs in all', flush=True)
     else:
         seeds = args.seeds if args.seeds is not None else list(DEFAULT_SEEDS)
         try:
@@ -225,7 +241,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     report += f'\n\nCurves: {args.plot}\n'
     print('\n' + report, flush=True)
     summary.update(command=command, device=device, wall_time_s=wall_time,
-                   holdout=args.holdout, settings=dict(
+                   holdout=args.holdout,
+                   # --summarize-only: where the runs' own settings differ
+                   settings_differ_from_runs=mismatches, settings=dict(
                        epochs=args.epochs, val_interval=args.val_interval,
                        batch_size=args.batch_size, times=args.times,
                        cfg_options=args.cfg_options,
