@@ -7,7 +7,7 @@ _base_ = ['./ssdlite_mbv2_w035_coco.py', './_base_/datasets/voc0712_cocofmt.py']
 model = dict(bbox_head=dict(num_classes=20))
 train_dataloader = dict(
     dataset=dict(
-        times=5,
+        times=_base_.voc_times,
         dataset=dict(
             _delete_=True,
             type='ConcatDataset',

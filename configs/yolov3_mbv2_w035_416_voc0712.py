@@ -8,7 +8,7 @@ _base_ = ['./yolov3_mbv2_w035_416_coco.py', './_base_/datasets/voc0712_cocofmt.p
 model = dict(bbox_head=dict(num_classes=20))
 train_dataloader = dict(
     dataset=dict(
-        times=5,
+        times=_base_.voc_times,
         dataset=dict(
             _delete_=True,
             type='ConcatDataset',
@@ -24,10 +24,11 @@ test_evaluator = val_evaluator
 train_cfg = _base_.voc_train_cfg
 
 # VOC is ~7x smaller than COCO: as for SSDLite (ssdlite_mbv2_w035_voc0712.py),
-# 24 epochs of the train split repeated 5 times, i.e. 1/5 of the COCO
-# schedule's passes (mmdet's YOLOv3: 30 epochs of 10 repeats). YOLOv3's
-# optimiser is kept; its warm-up is shortened from 4000 iterations (under one
-# COCO epoch) to 500 and its steps stay at 80% and 93% of training.
+# 24 epochs of the train split repeated 10 times (240 passes, mmdet's
+# ssd300_voc0712.py schedule; mmdet's YOLOv3 on COCO: 30 epochs of 10
+# repeats, 300 passes). YOLOv3's optimiser is kept; its warm-up is shortened
+# from 4000 iterations (under one COCO epoch) to 500 and its steps stay at
+# 80% and 93% of training.
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.0001, by_epoch=False, begin=0,
          end=500),

@@ -40,7 +40,9 @@ voc_evaluator = [
         ann_file=voc_data_root + 'annotations/voc07_test.json',
         metric='bbox')
 ]
-# VOC is ~7x smaller than COCO: 24 epochs of the train split repeated 5
-# times, as mmdet's ssd300_voc0712.py schedule does.
+# VOC is ~7x smaller than COCO: 24 epochs of the train split repeated 10
+# times (240 passes), as mmdet's ssd300_voc0712.py schedule does (times=10,
+# max_epochs=24; its comment's "12 * 10 = 120" predates the 24 epochs).
+voc_times = 10
 voc_max_epochs = 24
 voc_train_cfg = dict(max_epochs=voc_max_epochs, val_interval=4)
