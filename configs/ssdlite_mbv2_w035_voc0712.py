@@ -4,6 +4,9 @@
 # mAP and VOC AP50 are reported.
 _base_ = ['./ssdlite_mbv2_w035_coco.py', './_base_/datasets/voc0712_cocofmt.py']
 
+# The head keeps mmdet's SSDLite (COCO) anchors, min_sizes 48..304 of 320
+# (mmdet has no SSDLite on VOC; its SSD300 VOC config uses larger ones,
+# basesize_ratio_range (0.2, 0.9) against COCO's (0.15, 0.9)).
 model = dict(bbox_head=dict(num_classes=20))
 train_dataloader = dict(
     dataset=dict(

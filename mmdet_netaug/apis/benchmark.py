@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from mmengine.config import Config
 from mmengine.fileio import load
-from mmengine.logging import MMLogger
+from mmengine.logging import MMLogger, print_log
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner, set_random_seed
 
@@ -47,8 +47,28 @@ def load_configs(netaug_config: str, plain_config: str,
                           netaug_options if role == 'netaug' else None)
         if batch_size is not None:
             cfg.train_dataloader.batch_size = batch_size
+        for where in _drop_batch_augments(cfg.model, 'model'):
+            print_log(f'{path}: {where} (YOLOX\'s BatchSyncRandomResize) '
+                      'left out of the benchmark: it would give each model '
+                      'batches of its own random size and rescale the '
+                      'reused batches\' boxes in place; every step runs at '
+                      'the pipeline\'s own size', logger='current',
+                      level=logging.WARNING)
         cfgs[role] = cfg
     return cfgs
+
+
+def _drop_batch_augments(cfg, key: str) -> List[str]:
+    """Set every data preprocessor's ``batch_augments`` in a model config
+    to None (in place); the keys where there were some."""
+    found = []
+    if isinstance(cfg, dict):
+        if cfg.get('batch_augments'):
+            cfg['batch_augments'] = None
+            found.append(f'{key}.batch_augments')
+        for name, value in cfg.items():
+            found += _drop_batch_augments(value, f'{key}.{name}')
+    return found
 
 
 def build_model(cfg: Config, role: str, checkpoint: Optional[str] = None

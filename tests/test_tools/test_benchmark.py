@@ -140,3 +140,28 @@ def test_deterministic_kernels_restores_settings(monkeypatch):
         with pytest.raises(RuntimeError, match='CUBLAS_WORKSPACE_CONFIG'):
             with deterministic_kernels(device):
                 pass
+
+
+def test_batch_augments_are_left_out_of_the_benchmark():
+    """YOLOX's BatchSyncRandomResize would draw each model's batch size at
+    random (and rescale reused batches' boxes in place): the benchmark
+    configs leave it out, so both models time the same batches; the plain
+    model's training step then runs (it failed without a message hub)."""
+    from mmdet.registry import MODELS
+    from mmengine.optim import build_optim_wrapper
+
+    from conftest import fake_batch
+    from mmdet_netaug.apis.benchmark import load_configs, train_step
+    cfgs = load_configs('configs/netaug_yolox_tiny_cards.py',
+                        'configs/yolox_tiny_cards.py')
+    assert cfgs['netaug'].model.detector.data_preprocessor.batch_augments \
+        is None
+    assert cfgs['plain'].model.data_preprocessor.batch_augments is None
+    torch.manual_seed(0)
+    model = MODELS.build(cfgs['plain'].model)
+    images, samples = fake_batch(size=128)
+    batch = dict(inputs=[(image * 50).byte() for image in images],
+                 data_samples=samples)
+    wrapper = build_optim_wrapper(model, cfgs['plain'].optim_wrapper)
+    loss = train_step(model, wrapper, batch, 'plain', 0, 0)
+    assert torch.isfinite(loss)
