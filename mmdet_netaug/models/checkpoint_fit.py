@@ -25,6 +25,11 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint does not fit the model it is loaded into."""
 
 
+class CheckpointDownloadError(CheckpointMismatchError):
+    """A checkpoint given by URL could not be downloaded (not a checkpoint
+    that does not fit: its message says so)."""
+
+
 def _examples(keys: List[str], limit: int = 3) -> str:
     shown = ', '.join(keys[:limit])
     return shown + (f', ... ({len(keys)} in all)' if len(keys) > limit
@@ -47,6 +52,15 @@ def read_checkpoint(filename: str, map_location='cpu'):
             raise CheckpointMismatchError(str(error)) from error
         raise CheckpointMismatchError(
             f'{filename} cannot be read as a checkpoint: {error}') from error
+    except OSError as error:
+        if '://' in str(filename):  # a download (URLError is an OSError)
+            raise CheckpointDownloadError(
+                f'{filename} could not be downloaded ({type(error).__name__}:'
+                f' {error}); on a machine without network access, download '
+                'it elsewhere and give its local path') from error
+        raise CheckpointMismatchError(
+            f'{filename} cannot be read as a checkpoint: '
+            f'{type(error).__name__}: {error}') from error
     except Exception as error:
         raise CheckpointMismatchError(
             f'{filename} cannot be read as a checkpoint (truncated, empty or '

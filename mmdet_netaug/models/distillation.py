@@ -46,8 +46,9 @@ from torch import Tensor
 
 from ..utils.config import ConfigError, load_config
 from .bn_calibration import preserved_rng_state
-from .checkpoint_fit import (CheckpointMismatchError, check_checkpoint_fits,
-                             checkpoint_state_dict, read_checkpoint)
+from .checkpoint_fit import (CheckpointDownloadError, CheckpointMismatchError,
+                             check_checkpoint_fits, checkpoint_state_dict,
+                             read_checkpoint)
 
 #: The options of a ``distill`` entry and their defaults.
 DISTILL_DEFAULTS = dict(
@@ -416,6 +417,9 @@ def build_teacher(teacher_config, checkpoint: str) -> nn.Module:
         loaded = read_checkpoint(checkpoint)
         state = checkpoint_state_dict(loaded, checkpoint)
         check_checkpoint_fits(teacher, state, checkpoint)
+    except CheckpointDownloadError as error:
+        raise CheckpointDownloadError(
+            f'field "distill.teacher_checkpoint": {error}') from error
     except CheckpointMismatchError as error:
         raise CheckpointMismatchError(
             f'field "distill.teacher_checkpoint": {error}'.split(

@@ -177,3 +177,15 @@ def test_file_that_is_not_a_checkpoint(tmp_path, content):
     with pytest.raises(CheckpointMismatchError,
                        match='(cannot be read as a|is not a torch) checkpoint'):
         runner.load_or_resume()
+
+
+def test_a_checkpoint_that_cannot_be_downloaded_says_so():
+    """A URL checkpoint (the KD COCO configs' teacher) that cannot be
+    fetched (no network, here a refused local port) is named as a download
+    that failed, not as a truncated or mismatched checkpoint."""
+    from mmdet_netaug.models.checkpoint_fit import (CheckpointDownloadError,
+                                                    read_checkpoint)
+    url = 'http://127.0.0.1:9/netaug_test_unreachable_teacher.pth'
+    with pytest.raises(CheckpointDownloadError,
+                       match='could not be downloaded .*local path'):
+        read_checkpoint(url)
