@@ -146,6 +146,17 @@ def _anchor_confidence(head, t_cls: Tensor) -> Tensor:
     return 1 - F.softmax(t_cls, dim=-1)[..., -1]
 
 
+def check_divided_kd_head(head) -> None:
+    """Raise ValueError for a head (a module, or its class) whose KD losses
+    are not divided by the teacher's expected number of object anchors
+    (YOLOv3's are summed over the batch): :func:`anchor_kd_divisor` does
+    not apply to it."""
+    if issubclass(head if isinstance(head, type) else type(head),
+                  YOLOV3Head):
+        raise ValueError('anchor_kd_divisor: YOLOv3\'s KD losses are summed '
+                         'over the batch, not divided')
+
+
 def anchor_kd_divisor(head: nn.Module, teacher: Sequence,
                       conf_threshold: float = 0.5,
                       background: float = 0.1) -> Dict[str, float]:
@@ -156,9 +167,7 @@ def anchor_kd_divisor(head: nn.Module, teacher: Sequence,
     whose boxes are distilled) and their number, and the part from the
     anchors with ``p < background``. A diagnostic of the KD loss scale
     (``tools/misc/kd_divisor.py``)."""
-    if isinstance(head, YOLOV3Head):
-        raise ValueError('anchor_kd_divisor: YOLOv3\'s KD losses are summed '
-                         'over the batch, not divided')
+    check_divided_kd_head(head)
     t_cls = _flat(teacher[0], head.cls_out_channels)
     conf = _anchor_confidence(head, t_cls).detach()
     confident = conf >= conf_threshold

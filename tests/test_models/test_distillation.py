@@ -542,3 +542,21 @@ def test_kd_divisor_tool_reports_the_split_on_training_batches(
     monkeypatch.setattr(sys, 'argv', ['kd_divisor.py', str(config)])
     with pytest.raises(SystemExit, match=r'^Error: .*absent\.pth'):
         load_tool('tools/misc/kd_divisor.py').main()
+
+
+def test_kd_divisor_tool_refuses_a_summed_head_before_loading():
+    """tools/misc/kd_divisor.py on a YOLOv3 KD config (whose KD losses are
+    summed, not divided) stops with one line before it needs the teacher's
+    checkpoint, not with a traceback after building it."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    run = subprocess.run(
+        [sys.executable, 'tools/misc/kd_divisor.py',
+         'configs/kd_yolov3_mbv2_cards.py'], cwd=REPO, capture_output=True,
+        text=True, timeout=300)
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1] == (
+        "Error: anchor_kd_divisor: YOLOv3's KD losses are summed over the "
+        'batch, not divided')

@@ -65,7 +65,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('plain_config', help='plain baseline config (the '
                         'same tiny model trained without NetAug)')
     parser.add_argument('--checkpoint', help='checkpoint of the NetAug model '
-                        '(default: random initialisation)')
+                        '(default: the config\'s own initialisation, which '
+                        'for RTMDet-tiny downloads its ImageNet backbone)')
     parser.add_argument('--device', choices=['cpu', 'cuda'],
                         default='cuda' if torch.cuda.is_available() else
                         'cpu', help='default: cuda if available')

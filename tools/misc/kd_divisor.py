@@ -10,17 +10,23 @@ split).
         [--batches 3] [--batch-size 8] [--seed 0] [--threads 1]
         [--cfg-options KEY=VALUE ...]
 
-The config is a KD or NetAug + KD config; its teacher checkpoint must
-exist. Only the teacher is built.
+The config is a KD or NetAug + KD config of an anchor head whose KD losses
+are divided by that number (SSDLite's; YOLOv3's are summed over the batch,
+and such a config is refused); its teacher checkpoint must exist. Only the
+teacher is built.
 """
 import argparse
 
 import torch
+from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 
 from mmdet_netaug.apis.benchmark import prefetch_batches
 from mmdet_netaug.models.distillation import (anchor_kd_divisor,
-                                              build_teacher, distill_options)
+                                              build_teacher,
+                                              check_divided_kd_head,
+                                              distill_options,
+                                              teacher_model_config)
 from mmdet_netaug.utils.cli import CfgOptionsAction, load_cli_config
 
 #: Anchors under this teacher confidence count as background.
@@ -50,6 +56,8 @@ def main():
         if options is None:
             parser.error(f'{args.config} has no model.distill entry (a '
                          'teacher)')
+        head = teacher_model_config(options['teacher_config'])['bbox_head']
+        check_divided_kd_head(MODELS.get(head['type']))  # before loading
         teacher = build_teacher(options['teacher_config'],
                                 options['teacher_checkpoint'])
     except ValueError as error:
