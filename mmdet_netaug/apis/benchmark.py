@@ -75,8 +75,9 @@ def build_model(cfg: Config, role: str, checkpoint: Optional[str] = None
                 ) -> torch.nn.Module:
     """The NetAug model (checkpoint, or the config's own initialisation:
     random, or a ``Pretrained`` backbone, which may download) or the plain
-    baseline (the config's initialisation). A config's distillation teacher is
-    built with either: its forward pass is part of the training step."""
+    baseline (the config's initialisation). A config's distillation
+    teacher is built with either: its forward pass is part of the training
+    step."""
     if role == 'netaug':
         model = build_netaug_model(cfg, checkpoint, with_teacher=True)
         if checkpoint is None:
