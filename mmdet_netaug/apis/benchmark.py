@@ -265,8 +265,8 @@ def measure_memory(args, batches: List[dict], tmp_dir: str,
             width_aug=not args.no_width_aug,
             steps=steps,
             num_threads=torch.get_num_threads(),
-            result=osp.join(tmp_dir, f'memory_{role}.json'))
-        spec_file = osp.join(tmp_dir, f'memory_{role}.json')
+            result=osp.join(tmp_dir, f'memory_{role}_result.json'))
+        spec_file = osp.join(tmp_dir, f'memory_{role}_spec.json')
         write_json(spec_file, spec)
         proc = subprocess.run(
             [sys.executable, '-m', 'mmdet_netaug.apis.benchmark', spec_file],
@@ -431,6 +431,9 @@ def format_table(result: dict) -> str:
         if memory['kind'] == 'CUDA allocated':
             labels = (('peak', 'CUDA max allocated (MiB)'),
                       ('increase', 'CUDA above the built model (MiB)'))
+        elif memory['kind'] == 'process peak RSS':  # no reset: build too
+            labels = (('peak', 'peak RSS, with the build (MiB)'),
+                      ('increase', 'RSS above the built model (MiB)'))
         for key, label in labels:
             rows.append(
                 f'{"  " + label:<38}'

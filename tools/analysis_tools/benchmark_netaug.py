@@ -201,7 +201,12 @@ def run(args: argparse.Namespace) -> dict:
         with tempfile.TemporaryDirectory(prefix='netaug_bench_') as tmp:
             raw = measure_memory(args, batches, tmp, memory_steps)
         cuda = device == 'cuda'
-        memory = dict(kind='CUDA allocated' if cuda else 'peak RSS',
+        # without a reset of the peak mark after the build (not Linux), the
+        # peak is the whole process's: building and loading included
+        training_only = cuda or all(raw[role]['peak_rss_is_training_only']
+                                    for role in ROLES)
+        memory = dict(kind='CUDA allocated' if cuda else 'peak RSS'
+                      if training_only else 'process peak RSS',
                       steps=memory_steps)
         for role in ROLES:
             r = raw[role]
@@ -209,7 +214,8 @@ def run(args: argparse.Namespace) -> dict:
             before = r['cuda_before_mib'] if cuda else r['rss_before_mib']
             memory[role] = dict(
                 r, peak_mib=peak,
-                increase_mib=None if before is None else peak - before)
+                increase_mib=None if before is None or not training_only
+                else peak - before)
         for key in ('peak', 'increase'):
             memory[key + '_ratio'] = _ratio(memory['netaug'][key + '_mib'],
                                             memory['plain'][key + '_mib'])
