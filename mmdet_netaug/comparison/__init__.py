@@ -13,8 +13,8 @@ from .report import (format_report, plot_curves, plotted_seeds, report_header,
 from .results import (last_fifth_change, last_fifth_mean, last_fifth_trend,
                       mean_std, paired_difference, read_train_loss,
                       read_val_metrics, summarize, summarize_run)
-from .running import (Launcher, RunLock, run_state, settings_mismatches,
-                      train_all)
+from .running import (Launcher, RunLock, run_state, same_settings,
+                      settings_mismatches, train_all)
 
 __all__ = [
     'DEFAULT_KEYS', 'DEFAULT_SEEDS', 'DONE_FILE', 'HOLDOUT_TRAIN_NAME',
@@ -24,7 +24,7 @@ __all__ = [
     'last_fifth_change', 'last_fifth_mean', 'last_fifth_trend', 'mean_std',
     'paired_difference', 'pairs_of', 'parse_cfg_options', 'plan_runs',
     'plot_curves', 'plotted_seeds', 'read_train_loss', 'read_val_metrics',
-    'report_header', 'role_titles', 'root_of', 'run_state',
+    'report_header', 'role_titles', 'root_of', 'run_state', 'same_settings',
     'schedule_options', 'settings_mismatches', 'split_holdout',
     'summarize', 'summarize_run', 'train_all', 'val_ann_file'
 ]

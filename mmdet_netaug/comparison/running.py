@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..utils.config import ConfigError, load_config
 from ..utils.records import read_json as _read_json
 from ..utils.records import write_json as _write_json
 from .constants import (DONE_FILE, LAST_CHECKPOINT, LOCK_FILE, LOG_FILE,
@@ -36,7 +37,8 @@ def run_state(run: Run) -> str:
     if recorded is None:
         return 'new'
     if (osp.normpath(recorded.get('config', '')) != run.config
-            or recorded.get('options') != run.options):
+            or not same_settings(run.config, recorded.get('options') or [],
+                                 run.options)):
         raise SystemExit(
             f'{run.run_dir} holds a run of other settings:\n'
             f'  there: {recorded.get("config")} {recorded.get("options")}\n'
@@ -57,6 +59,21 @@ def run_state(run: Run) -> str:
     return 'restart'
 
 
+def same_settings(config: str, there: List[str], here: List[str]) -> bool:
+    """Whether two lists of ``--cfg-options`` give ``config`` the same
+    settings: the same list, or the same config once merged (an option in
+    another order, or one that sets what the config already has, e.g.
+    ``memory_format=channels_last`` in a config that trains so)."""
+    if there == here:
+        return True
+    try:
+        merged = [load_config(config, parse_cfg_options(options))
+                  for options in (there, here)]
+    except (ConfigError, ValueError):
+        return False
+    return merged[0]._cfg_dict.to_dict() == merged[1]._cfg_dict.to_dict()
+
+
 def settings_mismatches(runs: Sequence[Run]) -> List[str]:
     """For the runs whose folders were trained with other settings than
     these runs' (config or ``--cfg-options``: what :func:`run_state` would
@@ -71,13 +88,11 @@ def settings_mismatches(runs: Sequence[Run]) -> List[str]:
         if osp.normpath(recorded.get('config', '')) != run.config:
             found.append(f'{run.run_dir}: config {recorded.get("config")}, '
                          f'not {run.config}')
-        elif there != run.options:
+        elif not same_settings(run.config, there, run.options):
             only_there = [o for o in there if o not in run.options]
             only_here = [o for o in run.options if o not in there]
             found.append(f'{run.run_dir}: trained with {only_there}; this '
-                         f'command gives {only_here}' if only_there
-                         or only_here else f'{run.run_dir}: trained with '
-                         'the same options in another order')
+                         f'command gives {only_here}')
     return found
 
 

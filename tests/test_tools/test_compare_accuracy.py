@@ -607,6 +607,31 @@ def test_evidence_script_refuses_a_suite_it_does_not_have(tmp_path):
     assert not (tmp_path / 'work').exists()
 
 
+def test_an_option_that_changes_nothing_is_the_same_setting(tool, tmp_path):
+    """A run recorded with an option that sets what its config already has
+    (YOLOv3 72e NetAug seed 3: memory_format=channels_last, the config's
+    own) resumes and counts as finished like the others; an option that
+    changes the config does not."""
+    config = 'configs/yolov3_mbv2_w035_cards_224_72e.py'
+    argv = ['--pairs', 'configs/netaug_yolov3_mbv2_cards_224_72e.py', config,
+            '--seeds', '0', '--train', 'plain', '--work-dir', str(tmp_path)]
+    (run,), _ = tool.plan_runs(tool.parse_args(argv))
+    os.makedirs(run.run_dir)
+    for extra, same in (('memory_format=channels_last', True),
+                        ('memory_format=contiguous_format', False)):
+        options = run.options + [extra]
+        assert tool.same_settings(run.config, options, run.options) is same
+        with open(os.path.join(run.run_dir, 'run.json'), 'w') as f:
+            json.dump(dict(config=run.config, options=options), f)
+        if same:
+            assert tool.run_state(run) == 'restart'
+            assert tool.settings_mismatches([run]) == []
+        else:
+            with pytest.raises(SystemExit, match='other settings'):
+                tool.run_state(run)
+            assert len(tool.settings_mismatches([run])) == 1
+
+
 def test_summarize_only_says_which_settings_the_runs_did_not_use(
         tool, tmp_path, capsys):
     """--summarize-only states its command's settings (--epochs,
