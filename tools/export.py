@@ -17,6 +17,7 @@ tiny model when they were saved (NetAugHook); ``--bn-calibration N``
 re-estimates them again on N training batches before export.
 """
 import argparse
+import pickle
 
 from mmengine.runner import Runner
 
@@ -58,7 +59,8 @@ def main():
     cfg = load_cli_config(args.config, args.cfg_options)
     try:
         model = build_netaug_model(cfg, args.checkpoint)
-    except (CheckpointMismatchError, TypeError) as e:
+    except (CheckpointMismatchError, TypeError,
+            pickle.UnpicklingError) as e:  # the last: the safe loader's
         raise SystemExit(f'Error: {e}')
     if args.bn_calibration:
         loader = Runner.build_dataloader(cfg.train_dataloader)

@@ -8,7 +8,7 @@
 # (`make quickstart` does both).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-python=${PYTHON:-.venv/bin/python}
+python=${PYTHON:-${VENV:-.venv}/bin/python}
 work=${WORK_DIR:-work_dirs/quickstart}
 config=configs/netaug_ssdlite_mbv2_synthetic.py
 plain_config=configs/ssdlite_mbv2_w035_synthetic.py

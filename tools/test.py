@@ -10,6 +10,7 @@ is built, and a distillation config is tested without building its teacher.
         [--launcher pytorch]
 """
 import argparse
+import pickle
 
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
 from mmdet_netaug.engine import (CheckedRunner, CheckpointMismatchError,
@@ -76,17 +77,18 @@ def main():
 
     # CheckedRunner (mmengine's Runner whose checkpoints must fit the
     # model), or a custom one registered under `runner_type`
-    runner = CheckedRunner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
-
-    # dump raw predictions through a dummy metric
-    if args.out is not None:
-        runner.test_evaluator.metrics.append(
-            DumpDetResults(out_file_path=args.out))
-
+    # (building the model loads a distillation teacher's checkpoint)
     try:
+        runner = CheckedRunner.from_cfg(cfg) if 'runner_type' not in cfg \
+            else RUNNERS.build(cfg)
+
+        # dump raw predictions through a dummy metric
+        if args.out is not None:
+            runner.test_evaluator.metrics.append(
+                DumpDetResults(out_file_path=args.out))
+
         runner.test()
-    except CheckpointMismatchError as e:
+    except (CheckpointMismatchError, pickle.UnpicklingError) as e:
         raise SystemExit(f'Error: {e}')
 
 

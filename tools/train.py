@@ -12,6 +12,7 @@ GPU, ``--amp`` trains in bfloat16 with ``CPUAmpOptimWrapper`` and
 """
 import argparse
 import logging
+import pickle
 
 import mmdet_netaug  # noqa: F401  (first: registries + compatibility fixes)
 from mmdet_netaug.engine import (CheckedRunner, CheckpointMismatchError,
@@ -104,11 +105,12 @@ def main():
 
     # CheckedRunner (mmengine's Runner whose checkpoints must fit the
     # model), or a custom one registered under `runner_type`
-    runner = CheckedRunner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
+    # (building the model loads a distillation teacher's checkpoint)
     try:
+        runner = CheckedRunner.from_cfg(cfg) if 'runner_type' not in cfg \
+            else RUNNERS.build(cfg)
         runner.train()
-    except CheckpointMismatchError as e:
+    except (CheckpointMismatchError, pickle.UnpicklingError) as e:
         raise SystemExit(f'Error: {e}')
 
 

@@ -229,9 +229,11 @@ def export_tiny(cfg: Config,
     The checkpoint loads with ``strict=True`` into the plain config in stock
     mmdet (no import of this package needed), and the plain model computes
     what the supernet computes in tiny mode. Both are checked on the written
-    files in a temporary folder beside ``out_dir``; only then are the files
-    moved under their final names (each with an atomic rename). A failed
-    check, a full disk or any other error leaves ``out_dir`` as it was.
+    files in a temporary folder inside ``out_dir`` (``.<name>.*.export``,
+    removed afterwards, as are those a killed export left); only then are
+    the files moved under their final names, each with an atomic rename, the
+    config first. A failed check, a full disk or any other error before the
+    renames leaves the export's files in ``out_dir`` as they were.
 
     Args:
         cfg (Config): The NetAug training config.

@@ -35,7 +35,9 @@ class NetAugBackbone(BaseModule):
         expand_from_input (bool): Hidden channels also scale with the
             sampled width of their input, as in the NetAug authors' code
             (see :class:`WidthSpace`). Default: False.
-        init_cfg (dict, optional): Initialisation config of the wrapper.
+        init_cfg (dict, optional): Initialisation config of the wrapper;
+            inside a NetAugDetector it must be None (the tiny model would not
+            get it): initialise the plain ``backbone`` instead.
 
     Example:
         >>> backbone = dict(

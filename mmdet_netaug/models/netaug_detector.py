@@ -77,7 +77,10 @@ class NetAugDetector(TeacherMixin, BaseDetector):
         data_preprocessor (dict, optional): Used by the detector when its
             own config has none (mmengine's Runner passes the config's
             top-level ``data_preprocessor`` here).
-        init_cfg (dict, optional): Initialisation config.
+        init_cfg (dict, optional): Must be None: the tiny model's weights
+            are those the plain detector initialises, so an initialisation
+            (e.g. ``Pretrained``) belongs on ``detector`` or its backbone
+            (refused here with that message).
     """
 
     def __init__(self,

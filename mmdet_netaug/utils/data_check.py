@@ -19,7 +19,13 @@ from typing import Iterator, List, Sequence, Tuple
 
 COCO_HINT = ("download COCO 2017 from https://cocodataset.org and arrange "
              "data/coco/{annotations,train2017,val2017} (see README, 'Datasets')")
-VOC_HINT = ("arrange data/VOCdevkit/VOC2007 and VOC2012 (see README, 'Datasets')")
+VOC_HINT = ("arrange data/VOCdevkit/VOC2007 and VOC2012, then convert them "
+            "to COCO format with tools/dataset_converters/voc_to_coco.py "
+            "(see README, 'Datasets')")
+SYNTHETIC_HINT = ("generate it: python tools/misc/make_synthetic_dataset.py "
+                  "(data/synthetic/)")
+HARD_SHAPES_HINT = ("generate it: python tools/misc/make_synthetic_dataset.py "
+                    "--variant hard (data/hard_shapes/)")
 CARDS_HINT = ("convert the cards photographs (../shared/data/cards, Pascal "
               "VOC XML) to COCO format: python "
               "tools/dataset_converters/voc_to_coco.py ../shared/data/cards "
@@ -28,7 +34,8 @@ CARDS_HINT = ("convert the cards photographs (../shared/data/cards, Pascal "
 VOC_TYPES = ('VOCDataset', 'XMLDataset')
 
 # (config field as a dotted --cfg-options key, resolved path,
-#  dataset family: 'coco' | 'voc' | 'other')
+#  dataset family: 'cards' | 'coco' | 'voc' | 'synthetic' | 'hard_shapes'
+#  | 'other')
 _Missing = Tuple[str, str, str]
 
 
@@ -42,6 +49,10 @@ def _kind(type_name: str, path: str) -> str:
     """Guess the dataset family from its type, then from its path."""
     if 'cards' in path.lower():
         return 'cards'
+    if 'hard_shapes' in path.lower():
+        return 'hard_shapes'
+    if 'synthetic' in path.lower():
+        return 'synthetic'
     if type_name in VOC_TYPES or 'voc' in path.lower():
         return 'voc'
     if 'coco' in type_name.lower() or 'coco' in path.lower():
@@ -126,7 +137,8 @@ def _walk_evaluator(cfg, field: str, missing: List[_Missing]) -> None:
 def _hint(missing: Sequence[_Missing], cfg=None) -> str:
     kinds = {kind for _, _, kind in missing}
     hints = [h for k, h in (('cards', CARDS_HINT), ('coco', COCO_HINT),
-                            ('voc', VOC_HINT)) if k in kinds]
+                            ('voc', VOC_HINT), ('synthetic', SYNTHETIC_HINT),
+                            ('hard_shapes', HARD_SHAPES_HINT)) if k in kinds]
     field = missing[0][0].rsplit('.', 1)[0]
     field = field[:-len('.data_prefix')] if field.endswith('.data_prefix') else field
     hints.append('if the data lives elsewhere, point the config at it with '

@@ -70,3 +70,22 @@ def test_malformed_cfg_options_one_message(option, tmp_path):
     assert proc.returncode == 2
     assert '--cfg-options' in proc.stderr and option in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_export_refusing_an_unsafe_checkpoint_ends_in_one_line(tmp_path):
+    """tools/export.py given a checkpoint that holds an object outside the
+    safe loader's allow-list stops with its message (the file, the
+    object), not a traceback."""
+    import argparse
+    path = tmp_path / 'odd.pth'
+    torch.save(dict(state_dict={}, meta=dict(args=argparse.Namespace())),
+               path)
+    run = subprocess.run(
+        [sys.executable, 'tools/export.py',
+         'configs/netaug_ssdlite_mbv2_synthetic.py', str(path),
+         str(tmp_path / 'out')], cwd=REPO, capture_output=True, text=True,
+        timeout=300)
+    assert run.returncode == 1, run.stderr[-2000:]
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(f'Error: Refused to load checkpoint {path}')
+    assert 'Traceback' not in run.stderr

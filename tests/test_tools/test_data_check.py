@@ -168,3 +168,17 @@ def test_cards_hint_says_to_convert(repo, tmp_path):
     msg = str(exc.value)
     assert 'voc_to_coco.py ../shared/data/cards' in msg
     assert 'cocodataset.org' not in msg
+
+
+@pytest.mark.parametrize('config,command', [
+    ('ssdlite_mbv2_w035_synthetic.py', 'make_synthetic_dataset.py'),
+    ('ssdlite_mbv2_w035_hardshapes.py',
+     'make_synthetic_dataset.py --variant hard')])
+def test_generated_data_hint_says_to_generate(repo, tmp_path, config,
+                                              command):
+    cfg = Config.fromfile(str(repo / 'configs' / config))
+    root = str(tmp_path / cfg.data_root)
+    cfg.merge_from_dict({'train_dataloader.dataset.dataset.data_root': root})
+    with pytest.raises(FileNotFoundError) as exc:
+        check_dataset_paths(cfg, splits=('train', ))
+    assert f'python tools/misc/{command} (data/' in str(exc.value)

@@ -48,14 +48,16 @@
 # which seed each epoch's augmentation: EpochSeedHook), SEEDS default 0 1 2.
 #
 # Environment: SUITE (default: cards, the suite above; any other name than
-# these stops the script at once), PYTHON (default: python), SEEDS
+# these stops the script at once), PYTHON (default: .venv/bin/python where
+# tools/install.sh made it, else python), SEEDS
 # (default: 0 1 2 3 4), JOBS,
 # WORK_DIR (default: work_dirs/evidence), CARDS (the VOC-style cards folder,
 # default ../shared/data/cards; on an offline GPU host copy it into the
 # checkout, e.g. CARDS=.cards, see ../shared/gpu/README.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-python=${PYTHON:-python}
+# the project's venv (tools/install.sh) unless PYTHON names another
+python=${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python)}
 suite=${SUITE:-cards}
 suites='cards hardshapes kd walltime wide wide_72e yolov3_72e'
 known=false
