@@ -48,3 +48,40 @@ def test_plain_state_dict_fills_the_tiny_slices():
     model.load_plain_state_dict(plain.state_dict())
     assert all(torch.equal(v, plain.state_dict()[k])
                for k, v in model.export_plain().state_dict().items())
+
+
+@pytest.mark.parametrize('sort_at_start', [False, True])
+def test_the_first_epoch_starts_from_the_paired_tiny_weights(
+        cards_coco, tmp_path, sort_at_start):
+    """The channel sort at epoch starts does not run before the first step
+    (by default): the tiny model the NetAug run trains from is its plain
+    baseline's start. The authors' order (sort_at_start) replaces part of
+    it with randomly initialised wide channels."""
+    from conftest import cards_runner_config
+    from mmdet_netaug.engine import NetAugHook
+
+    def started(config):
+        cfg = cards_runner_config(config, cards_coco, tmp_path / config,
+                                  **{'randomness.seed': 3})
+        for hook in cfg.custom_hooks:
+            if hook['type'] == 'NetAugHook':
+                hook['sort_at_start'] = sort_at_start
+        runner = Runner.from_cfg(cfg)
+        # what Runner.train() does before the first step
+        runner._train_loop = runner.build_train_loop(runner._train_loop)
+        runner.optim_wrapper = runner.build_optim_wrapper(
+            runner.optim_wrapper)
+        runner.call_hook('before_run')
+        runner._init_model_weights()
+        runner.call_hook('before_train_epoch')
+        return runner
+
+    netaug = started('netaug_ssdlite_mbv2_cards.py')
+    assert any(isinstance(h, NetAugHook) for h in netaug.hooks)
+    tiny = netaug.model.export_plain().state_dict()
+    plain = started('ssdlite_mbv2_w035_cards.py').model.state_dict()
+    differing = [k for k in plain if not torch.equal(tiny[k], plain[k])]
+    if sort_at_start:
+        assert len(differing) > 10
+    else:
+        assert not differing

@@ -68,7 +68,11 @@ class NetAugHook(ReestimateBNHook):
       channels of blocks keep being augmented (as in the NetAug code).
     * Optionally, all augmentation stops at ``netaug_stop_epoch``.
     * At the start of each epoch while widths are augmented, hidden channels
-      are sorted by L1 importance (the optimiser state follows).
+      are sorted by L1 importance (the optimiser state follows); not before
+      the first training step (``sort_at_start``), when the importance of
+      the randomly initialised wide channels means nothing and the sort
+      would replace the tiny model's starting weights (those its plain
+      baseline starts from at the same seed, or a loaded ``load_from``).
     * cuDNN's benchmark mode is off while it trains (``cudnn_benchmark``),
       whatever ``env_cfg`` says: every sampled sub-network brings new
       convolution shapes, and the mode times all of cuDNN's algorithms for
@@ -90,6 +94,12 @@ class NetAugHook(ReestimateBNHook):
             pass runs at all. Default: None (never).
         sort_channels (bool): Sort hidden channels by importance at epoch
             starts while widths are augmented. Default: True.
+        sort_at_start (bool): Sort also at the start of training, before
+            any step, as the NetAug authors' code does (and this package
+            did before 2026-11-29: the committed NetAug runs). It moves
+            randomly initialised wide channels into the tiny model, which
+            then no longer starts from its plain baseline's weights (48 of
+            SSDLite x0.35's 480 tiny tensors change). Default: False.
         bn_calibration_batches (int): Training batches for BatchNorm
             re-estimation. Default: 20.
         seed (int, optional): Seed of the sub-network sampler. Default: the
@@ -105,6 +115,7 @@ class NetAugHook(ReestimateBNHook):
                  width_aug_stop: float = 0.5,
                  netaug_stop_epoch: Optional[int] = None,
                  sort_channels: bool = True,
+                 sort_at_start: bool = False,
                  bn_calibration_batches: int = 20,
                  seed: Optional[int] = None,
                  cudnn_benchmark: Optional[bool] = False) -> None:
@@ -129,6 +140,7 @@ class NetAugHook(ReestimateBNHook):
         self.width_aug_stop = float(width_aug_stop)
         self.netaug_stop_epoch = netaug_stop_epoch
         self.sort_channels = sort_channels
+        self.sort_at_start = bool(sort_at_start)
         self.bn_calibration_batches = bn_calibration_batches
         self.cudnn_benchmark = cudnn_benchmark
         self._cudnn_benchmark_before = None
@@ -220,6 +232,8 @@ class NetAugHook(ReestimateBNHook):
         if not (self.sort_channels and self.netaug_active(runner)
                 and self.width_augmented(runner.iter, runner.max_iters)):
             return
+        if runner.iter == 0 and not self.sort_at_start:
+            return  # nothing learnt yet: keep the paired (or loaded) start
         model = self.netaug_model(runner)
         moved = model.supernet.sort_channels()
         wrappers = getattr(runner.optim_wrapper, 'values', None)
