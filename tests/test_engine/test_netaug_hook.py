@@ -119,6 +119,29 @@ def test_the_checkpoint_seed_is_kept_for_resuming_and_evaluating_only(
     assert hook_after_loading(train=False, resume=False).seed == saved
 
 
+def test_fewer_calibration_batches_than_asked_are_warned_about(trained):
+    """A training set too small for bn_calibration_batches full batches
+    (8 images at batch 4: 2) re-estimates on what there is, and says so."""
+    import logging
+    hook = _netaug_hook(trained)
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(
+        (record.levelno, record.getMessage()))
+    trained.logger.addHandler(handler)
+    asked = hook.reestimation.num_batches
+    hook.reestimation.num_batches = 50
+    try:
+        hook.recalibrate(trained)
+    finally:
+        hook.reestimation.num_batches = asked
+        trained.logger.removeHandler(handler)
+    assert (logging.WARNING, 'NetAug: re-estimated the BatchNorm statistics '
+            'on 2 training batches, fewer than the 50 asked '
+            '(bn_calibration_batches): this rank\'s share of the training '
+            'set holds no more full batches') in messages
+
+
 def test_hook_without_a_netaug_model_is_refused(cards_coco, tmp_path):
     cfg = cards_runner_config('ssdlite_mbv2_w035_cards.py', cards_coco,
                               tmp_path, epochs=1)

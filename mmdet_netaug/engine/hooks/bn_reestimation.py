@@ -129,8 +129,15 @@ class BatchNormReestimation:
             torch.manual_seed(draw)  # augmentation in the main process
             used = recalibrate_batchnorm(unwrapped(runner), loader,
                                          self.num_batches)
-        runner.logger.info(f'{self.name}: re-estimated the BatchNorm '
-                           f'statistics on {used} training batches')
+        if used < self.num_batches:  # a short loader (drop_last, ranks)
+            runner.logger.warning(
+                f'{self.name}: re-estimated the BatchNorm statistics on '
+                f'{used} training batches, fewer than the {self.num_batches} '
+                'asked (bn_calibration_batches): this rank\'s share of the '
+                'training set holds no more full batches')
+        else:
+            runner.logger.info(f'{self.name}: re-estimated the BatchNorm '
+                               f'statistics on {used} training batches')
         self.stale = False
 
     def recalibrate_before_save(self, runner: Runner, seed: int) -> None:
