@@ -36,9 +36,7 @@ def run_state(run: Run) -> str:
     recorded = _read_json(osp.join(run.run_dir, RUN_FILE))
     if recorded is None:
         return 'new'
-    if (osp.normpath(recorded.get('config', '')) != run.config
-            or not same_settings(run.config, recorded.get('options') or [],
-                                 run.options)):
+    if other_settings(run, recorded) is not None:
         raise SystemExit(
             f'{run.run_dir} holds a run of other settings:\n'
             f'  there: {recorded.get("config")} {recorded.get("options")}\n'
@@ -74,6 +72,19 @@ def same_settings(config: str, there: List[str], here: List[str]) -> bool:
     return merged[0]._cfg_dict.to_dict() == merged[1]._cfg_dict.to_dict()
 
 
+def other_settings(run: Run, recorded: dict) -> Optional[str]:
+    """How a run folder's record (``run.json``) differs from ``run``'s
+    config and options (:func:`same_settings`); None when it does not."""
+    if osp.normpath(recorded.get('config', '')) != run.config:
+        return f'config {recorded.get("config")}, not {run.config}'
+    there = list(recorded.get('options') or [])
+    if same_settings(run.config, there, run.options):
+        return None
+    only_there = [o for o in there if o not in run.options]
+    only_here = [o for o in run.options if o not in there]
+    return f'trained with {only_there}; this command gives {only_here}'
+
+
 def settings_mismatches(runs: Sequence[Run]) -> List[str]:
     """For the runs whose folders were trained with other settings than
     these runs' (config or ``--cfg-options``: what :func:`run_state` would
@@ -82,17 +93,9 @@ def settings_mismatches(runs: Sequence[Run]) -> List[str]:
     found = []
     for run in runs:
         recorded = _read_json(osp.join(run.run_dir, RUN_FILE))
-        if recorded is None:
-            continue
-        there = list(recorded.get('options') or [])
-        if osp.normpath(recorded.get('config', '')) != run.config:
-            found.append(f'{run.run_dir}: config {recorded.get("config")}, '
-                         f'not {run.config}')
-        elif not same_settings(run.config, there, run.options):
-            only_there = [o for o in there if o not in run.options]
-            only_here = [o for o in run.options if o not in there]
-            found.append(f'{run.run_dir}: trained with {only_there}; this '
-                         f'command gives {only_here}')
+        differs = None if recorded is None else other_settings(run, recorded)
+        if differs is not None:
+            found.append(f'{run.run_dir}: {differs}')
     return found
 
 
