@@ -180,7 +180,8 @@ class ChannelTracer(TorchFunctionMode):
             self.sets.union(x, y)
 
     def fix(self, desc) -> None:
-        self.fixed_sources.update(desc)
+        # A split source's segments stand for it in the graph: fix them.
+        self.fixed_sources.update(self.expand(desc))
 
     def fix_tensors(self, tensors) -> None:
         for t in tensors:
@@ -343,4 +344,6 @@ class ChannelTracer(TorchFunctionMode):
         first = self.get_desc(full[0])
         for other in full[1:]:
             self.tie(first, self.get_desc(other), f'{name} of two tensors')
-        self.set_desc(out, first)
+        # ``gate * x``: tying may have split the first tensor's source; the
+        # output carries the segments.
+        self.set_desc(out, self.expand(first))

@@ -213,7 +213,8 @@ class _GatedConcatNet(nn.Module):
     gate computed from the concatenation multiplies it (``x * gate(x)``),
     a 1x1 convolution fuses it."""
 
-    def __init__(self, tie_gate_to_other=False):
+    def __init__(self, tie_gate_to_other=False, gate_first=False,
+                 return_gated=False):
         super().__init__()
         self.a = ConvModule(3, 8, 3, padding=1, norm_cfg=dict(type='BN'))
         self.b = ConvModule(8, 8, 1, norm_cfg=dict(type='BN'))
@@ -222,6 +223,8 @@ class _GatedConcatNet(nn.Module):
         self.fuse = ConvModule(16, 8, 1, norm_cfg=dict(type='BN'))
         self.out = nn.Conv2d(8, 5, 1)
         self.tie_gate_to_other = tie_gate_to_other
+        self.gate_first = gate_first
+        self.return_gated = return_gated
 
     def forward(self, x):
         a = self.a(x)
@@ -230,7 +233,9 @@ class _GatedConcatNet(nn.Module):
             self.fc(nn.functional.adaptive_avg_pool2d(y, 1)))
         if self.tie_gate_to_other:  # the gate's channels are tied already
             gate = gate + self.other(x)[:, :, :1, :1]
-        return self.out(self.fuse(y * gate))
+        gated = gate * y if self.gate_first else y * gate
+        out = self.out(self.fuse(gated))
+        return (out, gated) if self.return_gated else out
 
 
 def test_a_gate_over_a_concatenation_takes_its_segments():
@@ -259,6 +264,19 @@ def test_a_gate_over_a_concatenation_takes_its_segments():
     exported = net.export()
     assert exported.fc.weight.shape == (16, 16, 1, 1)
     assert torch.equal(exported(x), reference)
+
+
+@pytest.mark.parametrize('gate_first', [False, True],
+                         ids=['x*gate', 'gate*x'])
+def test_gated_channels_that_leave_the_model_stay_fixed(gate_first):
+    """The gated concatenation is also a model output, so its channels
+    (the segments the gate was split into) cannot be widened, whichever
+    side of the product the gate is on."""
+    graph = _trace(_GatedConcatNet(gate_first=gate_first, return_gated=True))
+    fc = graph.layers['fc']
+    assert len(fc.outputs) == 2
+    assert all(graph.groups[g].fixed for g in fc.outputs)
+    assert graph.layers['fuse.conv'].inputs == fc.outputs
 
 
 def test_a_gate_whose_channels_are_tied_elsewhere_is_refused():
