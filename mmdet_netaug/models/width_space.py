@@ -3,6 +3,7 @@
 This is the one place the width choices live; the sampler, the exporter,
 the hook and the tests all read them from a :class:`WidthSpace`.
 """
+import math
 from typing import List, Optional, Sequence
 
 #: The NetAug authors' multipliers (their code applies the expand choices to
@@ -105,10 +106,11 @@ class WidthSpace:
 
     def scale(self, base_width: int, multiplier: float,
               multiple_of: int = 1) -> int:
-        """``base_width * multiplier`` rounded to the divisor (times
-        ``multiple_of``), never below the base, a multiple of
-        ``multiple_of``."""
-        step = self.divisor * multiple_of
+        """``base_width * multiplier`` rounded to a multiple of both the
+        divisor and ``multiple_of`` (their least common multiple, e.g. 8
+        for a grouped convolution of 4 channels a group), never below the
+        base, a multiple of ``multiple_of``."""
+        step = math.lcm(self.divisor, multiple_of)
         w = max(int(base_width * multiplier / step + 0.5) * step, base_width)
         if w % multiple_of:
             w += multiple_of - w % multiple_of

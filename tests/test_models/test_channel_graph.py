@@ -135,6 +135,10 @@ def test_width_space_options_are_checked():
     assert space.widths(32, inner=False) == [32, 56, 80]
     assert space.widths(96, inner=True) == [96, 152, 208, 272]
     assert space.widths(10, inner=False, fixed=True) == [10]
+    # Grouped convolutions (4 channels a group): multiples of both 8 and 4,
+    # as near the multiplier as plain groups (not rounded to 32).
+    assert space.widths(32, inner=False, multiple_of=4) == [32, 56, 80]
+    assert space.widths(24, inner=False, multiple_of=12) == [24, 48, 72]
 
 
 def test_expand_from_input_scales_hidden_channels_with_their_input():
