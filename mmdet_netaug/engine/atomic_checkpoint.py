@@ -20,6 +20,7 @@ calls it when the package is imported.
 import glob
 import os
 import os.path as osp
+import stat
 import tempfile
 from pathlib import Path
 from typing import Union
@@ -48,11 +49,18 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
     renamed over the destination with ``os.replace``; the folder is synced
     afterwards where the platform allows. A failed write removes the
     temporary file; a killed process may leave it behind, never a
-    partial destination.
+    partial destination. A destination that exists and is not a regular
+    file (a FIFO, a device such as ``/dev/null``) is written in place.
     """
     filepath = str(filepath)
     if osp.islink(filepath):  # write through a link, as open('wb') does
         filepath = osp.realpath(filepath)
+    if osp.exists(filepath) and not stat.S_ISREG(os.stat(filepath).st_mode):
+        # A FIFO, a device (/dev/null, /dev/stdout): renaming would replace
+        # the node with a regular file; write to it as open('wb') does.
+        with open(filepath, 'wb') as f:
+            f.write(data)
+        return
     folder = osp.dirname(osp.abspath(filepath))
     mkdir_or_exist(folder)
     fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.',

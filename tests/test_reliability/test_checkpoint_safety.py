@@ -159,6 +159,27 @@ def test_failed_write_keeps_the_old_file_and_removes_the_temporary(
     assert os.listdir(tmp_path) == ['epoch_3.pth']
 
 
+@pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='needs FIFOs')
+def test_a_fifo_or_device_is_written_in_place_not_replaced(tmp_path):
+    """mmengine writes every local file through the backend (``dump`` to
+    ``/dev/stdout``, a named pipe): those stay what they are."""
+    import stat
+    import threading
+    fifo = tmp_path / 'pipe'
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(
+        target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    get_file_backend(str(fifo)).put(b'through the pipe', str(fifo))
+    reader.join(timeout=10)
+    assert received == [b'through the pipe']
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ['pipe']
+    atomic_write_bytes(b'discarded', os.devnull)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
 class _RunsACommand:
     """Unpickling this calls os.system (what a malicious checkpoint does)."""
 
