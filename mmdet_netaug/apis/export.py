@@ -147,8 +147,7 @@ def plain_config(cfg: Config, model: NetAugDetector) -> Config:
     renames = {name: new for name, (new, _) in STOCK_EQUIVALENTS.items()}
     for key in list(plain.keys()):
         if key != 'model':
-            for name, (new, fields) in STOCK_EQUIVALENTS.items():
-                _rename_types(plain[key], {name: new}, drop=fields)
+            _rename_types(plain[key], STOCK_EQUIVALENTS)
     dropped = set(ours) - set(renames)
     if plain.get('custom_hooks'):
         plain.custom_hooks = [h for h in plain.custom_hooks
@@ -170,21 +169,22 @@ def plain_config(cfg: Config, model: NetAugDetector) -> Config:
     return plain
 
 
-def _rename_types(cfg, names: Dict[str, str], drop: Sequence[str] = ()
+def _rename_types(cfg, equivalents: Dict[str, Tuple[str, Sequence[str]]]
                   ) -> None:
     """Rename ``type`` values in a nested config in place (a type may carry
-    the ``mmdet_netaug.`` scope), removing the ``drop`` fields of the
-    renamed nodes."""
+    the ``mmdet_netaug.`` scope): ``equivalents`` maps a type to its new
+    name and the fields to remove from its nodes."""
     if isinstance(cfg, dict):
-        if _type_name(cfg.get('type')) in names:
-            cfg['type'] = names[_type_name(cfg['type'])]
+        name = _type_name(cfg.get('type'))
+        if name in equivalents:
+            cfg['type'], drop = equivalents[name]
             for field in drop:
                 cfg.pop(field, None)
         for value in cfg.values():
-            _rename_types(value, names, drop)
+            _rename_types(value, equivalents)
     elif isinstance(cfg, (list, tuple)):
         for value in cfg:
-            _rename_types(value, names, drop)
+            _rename_types(value, equivalents)
 
 
 def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None,
