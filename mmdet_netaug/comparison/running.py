@@ -43,7 +43,7 @@ def run_state(run: Run) -> str:
             f'  now:   {run.config} {run.options}\n'
             'use another --work-dir, or delete that folder')
     done = _read_json(osp.join(run.run_dir, DONE_FILE))
-    checkpoint = osp.isfile(osp.join(run.run_dir, LAST_CHECKPOINT))
+    checkpoint = _checkpoint_to_resume(run.run_dir)
     if done is not None and done.get('returncode') == 0:
         # exit 0 without the final epoch's metrics: resumed from the final
         # checkpoint before FinalValidationHook existed; resuming validates
@@ -55,6 +55,24 @@ def run_state(run: Run) -> str:
     if checkpoint:
         return 'resume'
     return 'restart'
+
+
+def _checkpoint_to_resume(run_dir: str) -> bool:
+    """Whether the checkpoint the run folder's ``last_checkpoint`` names
+    is there (mmengine resumes from the path written in that file). Logs
+    copied without their checkpoints (committed records, a GPU lease's
+    packed logs) keep the pointer: such a run starts again, said here,
+    rather than failing to load a missing file."""
+    pointer = osp.join(run_dir, LAST_CHECKPOINT)
+    if not osp.isfile(pointer):
+        return False
+    with open(pointer) as f:
+        named = f.read().strip()
+    if named and osp.isfile(named):
+        return True
+    print(f'{pointer} names {named or "nothing"}, which is not there: '
+          'the run starts again from its first epoch', flush=True)
+    return False
 
 
 def same_settings(config: str, there: List[str], here: List[str]) -> bool:

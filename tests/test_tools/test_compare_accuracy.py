@@ -126,6 +126,26 @@ def test_another_holdout_fraction_resumes_nothing(tool, cards_root,
         tool.run_state(other)
 
 
+def test_a_pointer_to_a_missing_checkpoint_starts_the_run_again(
+        tool, tmp_path, capsys):
+    """Logs copied without checkpoints (committed records, a GPU lease's
+    packed logs) keep ``last_checkpoint``: resuming would fail to load the
+    file it names, so the run starts again, and the tool says why."""
+    run_dir = write_run(tmp_path, 'netaug_m', 0, {1: (0.1, 0.2)}, 3)
+    recorded = json.loads((run_dir / 'run.json').read_text())
+    (run_dir / 'run.json').write_text(json.dumps(dict(recorded, options=[])))
+    (run_dir / 'done.json').write_text(json.dumps(dict(returncode=-15)))
+    run = tool.Run('netaug', 'configs/netaug_m.py', 0, str(run_dir), [], 3)
+    assert tool.run_state(run) == 'restart'
+    (run_dir / 'last_checkpoint').write_text(
+        '/elsewhere/work_dirs/netaug_m/seed0/epoch_1.pth')
+    assert tool.run_state(run) == 'restart'
+    assert 'epoch_1.pth, which is not there' in capsys.readouterr().out
+    (run_dir / 'epoch_1.pth').write_bytes(b'')
+    (run_dir / 'last_checkpoint').write_text(str(run_dir / 'epoch_1.pth'))
+    assert tool.run_state(run) == 'resume'
+
+
 def test_schedule_options(tool):
     cfg = load_config('ssdlite_mbv2_w035_cards.py')
     index = [i for i, s in enumerate(cfg.param_scheduler)
@@ -523,6 +543,7 @@ def test_run_that_exited_without_its_final_validation_resumes(
     run = tool.Run('netaug', 'configs/netaug_m.py', 0, str(run_dir), [], 3)
     assert tool.run_state(run) == 'finished'  # no checkpoint to resume from
     (run_dir / 'last_checkpoint').write_text(str(run_dir / 'epoch_3.pth'))
+    (run_dir / 'epoch_3.pth').write_bytes(b'')
     assert tool.run_state(run) == 'resume'
     with open(next(run_dir.glob('*/vis_data/scalars.json')), 'a') as f:
         f.write(json.dumps({'coco/bbox_mAP': 0.3, 'coco/bbox_mAP_50': 0.4,

@@ -76,7 +76,10 @@ left() { echo $((deadline - (SECONDS - start))); }
 stamp() { echo "[gpu_check +$((SECONDS - start)) s] $*"; }
 pack() {
   [ -n "${OUT:-}" ] || return 0
-  tar czf "$OUT/gpu_check_logs.tar.gz" --exclude='*.pth' -C work_dirs \
+  # no checkpoints (too large to come back), nor what points to them or
+  # locks the run folders (a copy of the logs resumes nothing)
+  tar czf "$OUT/gpu_check_logs.tar.gz" --exclude='*.pth' \
+    --exclude=last_checkpoint --exclude=.lock -C work_dirs \
     gpu_check $(cd work_dirs && ls -d gpu_fp32 gpu_amp evidence/cuda \
                 2> /dev/null)
 }
