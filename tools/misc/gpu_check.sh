@@ -14,7 +14,9 @@
 #      targets and losses are identical on CUDA (the losses compared with
 #      deterministic kernels: the default ones differ in the last bits
 #      from run to run); where all four runs' are, the evidence part runs
-#      with batched_targets=True;
+#      with batched_targets=True, on this call and on later ones (the
+#      first decision is kept in work_dirs/gpu_check/batched_targets.decision;
+#      runs committed under docs/evidence/cuda with it keep it too);
 #   2. then two short NetAug trainings at once through tools/train.py (the
 #      hook's width augmentation and its stop, two backward passes,
 #      validation with CUDA NMS): float32 and --amp (float16 with dynamic
@@ -182,9 +184,24 @@ if [[ $parts == *" targets "* ]]; then
   grep -E "targets, batch|training step|differ|Error" \
     "$out/batched_targets.log"
   identical=$(grep -c 'losses of .* identical' "$out/batched_targets.log")
-  if [ "$identical" = 4 ]; then  # plain and NetAug, SSDLite and YOLOv3
-    batched=(--cfg-options batched_targets=True)
+  # plain and NetAug, SSDLite and YOLOv3
+  if [ "$identical" = 4 ]; then decided=True; else decided=False; fi
+  stamp "batched targets: $identical of 4 losses identical ($decided)"
+  # The evidence runs keep the decision of the first call that made one (a
+  # later call, e.g. PARTS=evidence alone, must plan the same settings, or
+  # the comparison refuses the runs it started), and that of the runs
+  # committed from earlier leases; delete the file to decide again.
+  if [ ! -f "$out/batched_targets.decision" ]; then
+    if compgen -G 'docs/evidence/cuda/*/seed*/run.json' > /dev/null; then
+      decided=False  # the committed runs' setting
+      grep -qs batched_targets=True docs/evidence/cuda/*/seed*/run.json \
+        && decided=True
+    fi
+    echo "$decided" > "$out/batched_targets.decision"
   fi
+fi
+if [ "$(cat "$out/batched_targets.decision" 2> /dev/null)" = True ]; then
+  batched=(--cfg-options batched_targets=True)
 fi
 
 # -- 2. short trainings, together ------------------------------------------
