@@ -281,6 +281,9 @@ def _permute(module: nn.Module, name: str, dim: int, perm: torch.Tensor):
     tensor = getattr(module, name)
     # In place: the parameter keeps its storage (DDP and optimisers hold it).
     tensor.data.copy_(tensor.data.index_select(dim, perm.to(tensor.device)))
+    grad = getattr(tensor, 'grad', None)
+    if grad is not None:  # accumulated over steps not yet applied
+        grad.copy_(grad.index_select(dim, perm.to(grad.device)))
     return tensor, dim, perm
 
 

@@ -170,11 +170,15 @@ def test_sorting_keeps_the_largest_network_and_moves_optimizer_state():
     optimizer = torch.optim.SGD(params, lr=0.1, momentum=0.9)
     for p in params:
         optimizer.state[p]['momentum_buffer'] = p.detach().clone()
+        # a gradient accumulated over steps not applied yet
+        # (accumulative_counts) follows the channels too
+        p.grad = p.detach().clone()
     moved = net.sort_channels()
     assert moved, 'random weights are not already sorted'
     permute_optimizer_state(optimizer, moved)
     for p in params:  # the buffer still equals the (permuted) weights
         assert torch.equal(optimizer.state[p]['momentum_buffer'], p)
+        assert torch.equal(p.grad, p)
     net.set_widths(net.largest_widths())
     after = model.detector._forward(images)
     for a, b in zip(before[0] + before[1], after[0] + after[1]):
