@@ -162,16 +162,33 @@ def test_hook_options_are_checked(kwargs, field):
         NetAugHook(**kwargs)
 
 
+@pytest.mark.parametrize('ema_options', [
+    dict(priority=49), dict()], ids=['ema_before', 'ema_appended'])
 def test_checkpoint_with_ema_holds_statistics_of_the_saved_weights(
-        cards_coco, tmp_path):
+        cards_coco, tmp_path, ema_options):
+    """mmdet's configs give their EMAHook priority 49; a user appending
+    ``dict(type='EMAHook')`` (NORMAL, as NetAugHook once was) gets the same
+    order: the checkpoint (and the best one, saved after validation) holds
+    the statistics of the averaged weights it holds."""
     cfg = cards_runner_config(
         'netaug_ssdlite_mbv2_cards.py', cards_coco, tmp_path, epochs=1,
         **{'custom_hooks.2.bn_calibration_batches': 2})
-    cfg.custom_hooks.append(dict(type='EMAHook', momentum=0.5, priority=49))
+    cfg.custom_hooks.append(dict(type='EMAHook', momentum=0.5,
+                                 **ema_options))
+    cfg.default_hooks.checkpoint.save_best = 'coco/bbox_mAP'
+    cfg.default_hooks.checkpoint.rule = 'greater'
     runner = Runner.from_cfg(cfg)
     runner.train()
     hook, model = _netaug_hook(runner), runner.model
-    checkpoint = torch.load(str(tmp_path / 'epoch_1.pth'), weights_only=False)
+    names = [type(h).__name__ for h in runner.hooks]
+    assert names.index('EMAHook') < names.index('NetAugHook')
+    best = next(tmp_path.glob('best_*.pth'))
+    for path in (tmp_path / 'epoch_1.pth', best):
+        _check_ema_checkpoint(runner, hook, model, path)
+
+
+def _check_ema_checkpoint(runner, hook, model, path):
+    checkpoint = torch.load(str(path), weights_only=False)
     ema_weights = checkpoint['state_dict']  # EMAHook saves the average here
     raw_weights = {k[len('module.'):]: v
                    for k, v in checkpoint['ema_state_dict'].items()
@@ -188,6 +205,17 @@ def test_checkpoint_with_ema_holds_statistics_of_the_saved_weights(
 
     assert torch.allclose(reestimated(ema_weights), ema_weights[key])
     assert not torch.allclose(reestimated(raw_weights), ema_weights[key])
+
+
+def test_an_ema_hook_acting_after_the_reestimation_is_refused(
+        cards_coco, tmp_path):
+    cfg = cards_runner_config('netaug_ssdlite_mbv2_cards.py', cards_coco,
+                              tmp_path, epochs=1)
+    cfg.custom_hooks.append(dict(type='EMAHook', priority='LOW'))
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError, match=r'EMAHook \(priority LOW\) runs '
+                       r'after NetAug .*mmdet\'s configs use 49'):
+        runner.call_hook('before_run')
 
 
 def test_two_netaug_hooks_are_refused(cards_coco, tmp_path):

@@ -20,7 +20,7 @@ from typing import List, Optional
 import numpy as np
 import torch
 from mmengine.dist import get_rank, get_world_size
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks import CheckpointHook, EMAHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.dataset import DefaultSampler
 from mmengine.runner import Runner
@@ -52,21 +52,48 @@ class BatchNormReestimation:
                              f'{num_batches!r}')
         self.num_batches = num_batches
         self.name = name
-        #: Whether training changed the statistics since the last estimate.
-        self.stale = False
+        self._stale = False
         self._loader = None
         self._checkpoint_hooks: List[CheckpointHook] = []
         self._ema_hook: Optional[Hook] = None
         self._ema_statistics: Optional[dict] = None
 
-    def setup(self, runner: Runner) -> None:
+    @property
+    def stale(self) -> bool:
+        """Whether training changed the statistics since the last
+        estimate. Setting it (a training step) also forgets the averaged
+        weights' statistics kept for the next checkpoint."""
+        return self._stale
+
+    @stale.setter
+    def stale(self, value: bool) -> None:
+        self._stale = bool(value)
+        if self._stale:
+            self._ema_statistics = None
+
+    def setup(self, runner: Runner, owner: Optional[Hook] = None) -> None:
         """Look up the runner's checkpoint hooks and whether an EMA hook
-        keeps averaged weights (once, before the run)."""
+        keeps averaged weights (once, before the run). The EMA hook must
+        act before ``owner`` (the hook running this re-estimation): it
+        swaps the averaged weights in before validation and into the
+        checkpoint, and the statistics are measured for those."""
         self._checkpoint_hooks = [
             h for h in runner.hooks if isinstance(h, CheckpointHook)
         ]
+        # (an EMAHook has its ema_model only after its own before_run)
         self._ema_hook = next(
-            (h for h in runner.hooks if hasattr(h, 'ema_model')), None)
+            (h for h in runner.hooks
+             if isinstance(h, EMAHook) or hasattr(h, 'ema_model')), None)
+        if (owner is not None and self._ema_hook is not None
+                and owner in runner.hooks and runner.hooks.index(
+                    self._ema_hook) > runner.hooks.index(owner)):
+            raise ValueError(
+                f'{type(self._ema_hook).__name__} (priority '
+                f'{self._ema_hook.priority}) runs after {self.name} '
+                f'(priority {owner.priority}): the BatchNorm statistics '
+                'would be measured for the raw weights, and validated and '
+                'saved with the averaged ones. Give the EMA hook a priority '
+                'at or above NORMAL (mmdet\'s configs use 49)')
 
     @property
     def averages_weights(self) -> bool:
@@ -185,16 +212,28 @@ class BatchNormReestimation:
             self.recalibrate_before_save(runner, seed)
 
     def before_val_epoch(self, runner: Runner, seed: int) -> None:
-        """Re-estimate if training changed the statistics."""
+        """Re-estimate if training changed the statistics. With an EMA
+        hook (which swapped the averaged weights in before this), they are
+        the averaged weights' statistics: kept for a checkpoint saved
+        before the next training step (``save_best``), whose weights are
+        the averaged ones while its buffers, unless the EMA hook averages
+        buffers too, are the raw model's older ones."""
         if self.stale:
             self.recalibrate(runner, seed)
+            if self.averages_weights:
+                self._ema_statistics = {
+                    k: v.detach().cpu().clone()
+                    for k, v in unwrapped(runner).state_dict().items()
+                    if _bn_key(k)}
 
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict,
                                seed: int) -> None:
         """Write fresh statistics into the checkpoint's state dict (taken
         before this hook ran)."""
         saved = checkpoint.get('state_dict')
-        fresh, self._ema_statistics = self._ema_statistics, None
+        # the averaged weights' statistics measured since the last training
+        # step (for this save, or at validation), if any
+        fresh = self._ema_statistics
         if saved is None:
             return
         if fresh is None:
@@ -242,7 +281,10 @@ class ReestimateBNHook(Hook):
             runner's seed.
     """
 
-    priority = 'NORMAL'
+    #: After hooks of NORMAL priority: an EMA hook (mmengine's default
+    #: NORMAL, mmdet's configs 49) must swap the averaged weights in before
+    #: the statistics are measured for them; before CheckpointHook.
+    priority = 'BELOW_NORMAL'
     #: How the re-estimation names itself in messages.
     reestimation_name = 'ReestimateBNHook'
 
@@ -254,7 +296,7 @@ class ReestimateBNHook(Hook):
         self.seed = seed
 
     def before_run(self, runner: Runner) -> None:
-        self.reestimation.setup(runner)
+        self.reestimation.setup(runner, owner=self)
         if self.seed is None:
             self.seed = runner.seed if runner.seed is not None else 0
 
