@@ -218,6 +218,54 @@ def test_an_ema_hook_acting_after_the_reestimation_is_refused(
         runner.call_hook('before_run')
 
 
+def _iteration_based(cfg, max_iters):
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                         val_interval=max_iters)
+    cfg.param_scheduler = cfg.param_scheduler[:1]  # the warm-up, by iteration
+    cfg.default_hooks.checkpoint.by_epoch = False
+    cfg.default_hooks.checkpoint.interval = max_iters
+    cfg.log_processor = dict(by_epoch=False)
+    return cfg
+
+
+def test_an_iteration_based_loop_sorts_where_epochs_would_start(
+        cards_coco, tmp_path):
+    """mmengine's IterBasedTrainLoop starts one epoch only (runner.epoch
+    stays 0): channels are sorted every len(train_dataloader) iterations,
+    as an epoch-based run's epochs start (not at the start, by default)."""
+    cfg = _iteration_based(cards_runner_config(
+        'netaug_ssdlite_mbv2_cards.py', cards_coco, tmp_path,
+        train_images=4, test_images=1, batch_size=2, **{
+            'custom_hooks.2.width_aug_stop': 1.0,
+            'custom_hooks.2.bn_calibration_batches': 1,
+            'train_dataloader.dataset.dataset.pipeline.4.scale': (160, 160),
+            'val_dataloader.dataset.pipeline.1.scale': (160, 160)}), 5)
+    runner = Runner.from_cfg(cfg)
+    supernet = runner.model.supernet
+    sorted_at, real = [], supernet.sort_channels
+
+    def counting():
+        sorted_at.append(runner.iter)
+        return real()
+
+    supernet.sort_channels = counting
+    runner.train()
+    assert runner.iter == 5
+    assert sorted_at == [2, 4]
+
+
+def test_an_epoch_count_under_an_iteration_based_loop_is_refused(
+        cards_coco, tmp_path):
+    cfg = _iteration_based(cards_runner_config(
+        'netaug_ssdlite_mbv2_cards.py', cards_coco, tmp_path,
+        **{'custom_hooks.2.netaug_stop_epoch': 1}), 4)
+    runner = Runner.from_cfg(cfg)
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
+    with pytest.raises(ValueError, match='"netaug_stop_epoch" \\(1\\) counts '
+                       'epochs, and this run\'s IterBasedTrainLoop'):
+        runner.call_hook('before_run')
+
+
 def test_two_netaug_hooks_are_refused(cards_coco, tmp_path):
     cfg = cards_runner_config('netaug_ssdlite_mbv2_cards.py', cards_coco,
                               tmp_path, epochs=1)

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dist import broadcast_object_list
 from mmengine.model import is_model_wrapper
-from mmengine.runner import BaseLoop, Runner
+from mmengine.runner import BaseLoop, IterBasedTrainLoop, Runner
 
 from mmdet.registry import HOOKS
 from ...models.netaug_detector import NetAugDetector
@@ -91,9 +91,12 @@ class NetAugHook(ReestimateBNHook):
         width_aug_stop (float): Fraction of training (0..1) after which
             widths are no longer augmented. Default: 0.5.
         netaug_stop_epoch (int, optional): Epoch from which no augmented
-            pass runs at all. Default: None (never).
+            pass runs at all (epoch-based training loops only). Default:
+            None (never).
         sort_channels (bool): Sort hidden channels by importance at epoch
-            starts while widths are augmented. Default: True.
+            starts while widths are augmented (under an
+            ``IterBasedTrainLoop``, every ``len(train_dataloader)``
+            iterations). Default: True.
         sort_at_start (bool): Sort also at the start of training, before
             any step, as the NetAug authors' code does (and this package
             did before 2026-11-29: the committed NetAug runs). It moves
@@ -145,6 +148,7 @@ class NetAugHook(ReestimateBNHook):
         self.cudnn_benchmark = cudnn_benchmark
         self._cudnn_benchmark_before = None
         self._widths = None
+        self._by_epoch = True  # the runner's loop counts epochs (before_run)
 
     # -- helpers ----------------------------------------------------------
     @staticmethod
@@ -184,6 +188,18 @@ class NetAugHook(ReestimateBNHook):
                 "(a config that inherits a NetAug config already has it: "
                 "do not add dict(type='NetAugHook') again)")
         model = self.netaug_model(runner)
+        # (the built loop when training; runner.train_loop would build one
+        # in a test run)
+        loop = getattr(runner, '_train_loop', None)
+        self._by_epoch = not isinstance(loop, IterBasedTrainLoop)
+        if not self._by_epoch and self.netaug_stop_epoch is not None:
+            raise ValueError(
+                'NetAugHook: field "netaug_stop_epoch" '
+                f'({self.netaug_stop_epoch}) counts epochs, and this run\'s '
+                f'{type(loop).__name__} counts iterations '
+                '(its epoch stays 0, so the augmented pass would never '
+                'stop); remove it (width_aug_stop is a fraction of the '
+                'iterations) or train with an EpochBasedTrainLoop')
         model.use_schedule(self)
         self._cudnn_benchmark_before = torch.backends.cudnn.benchmark
         if (self.cudnn_benchmark is not None
@@ -229,6 +245,10 @@ class NetAugHook(ReestimateBNHook):
         super().after_run(runner)
 
     def before_train_epoch(self, runner: Runner) -> None:
+        if self._by_epoch:
+            self._sort_at_epoch_start(runner)
+
+    def _sort_at_epoch_start(self, runner: Runner) -> None:
         if not (self.sort_channels and self.netaug_active(runner)
                 and self.width_augmented(runner.iter, runner.max_iters)):
             return
@@ -248,6 +268,12 @@ class NetAugHook(ReestimateBNHook):
 
     def before_train_iter(self, runner: Runner, batch_idx: int,
                           data_batch=None) -> None:
+        # An IterBasedTrainLoop starts one epoch (at the start, or at the
+        # resumed iteration): sort where an epoch-based run's epochs start,
+        # the same iterations whether resumed or not.
+        if (not self._by_epoch
+                and runner.iter % len(runner.train_dataloader) == 0):
+            self._sort_at_epoch_start(runner)
         model = self.netaug_model(runner)
         self._widths = (self.sample_widths_at(model, runner.iter,
                                               runner.max_iters)
