@@ -43,3 +43,35 @@ def test_reestimate_bn_hook_on_a_plain_detector(cards_coco, tmp_path):
     runner.model.backbone.conv1.bn.running_mean.add_(1.0)
     real(runner, hook.seed)
     assert torch.equal(runner.model.state_dict()[key], before)
+
+
+def test_reestimation_in_workers_is_the_same_after_a_resume(cards_coco,
+                                                            tmp_path):
+    """With dataloader workers, the augmentation of the re-estimation
+    batches is seeded by the estimate, not by the training loader's seed of
+    the epoch the re-estimation loader was built in (EpochSeedHook changes
+    it every epoch): a run resumed at another epoch re-estimates the same
+    statistics as the uninterrupted one."""
+    from mmdet_netaug.engine.hooks.epoch_seed import EpochSeedHook
+    from mmdet_netaug.engine.hooks.bn_reestimation import \
+        BatchNormReestimation
+    torch.set_num_threads(1)
+    cfg = cards_runner_config('ssdlite_mbv2_w035_cards.py', cards_coco,
+                              tmp_path, train_images=4, batch_size=2,
+                              epochs=1, **{
+                                  'train_dataloader.num_workers': 2,
+                                  'train_dataloader.dataset.dataset.pipeline'
+                                  '.4.scale': (160, 160),
+                              })
+    runner = Runner.from_cfg(cfg)
+    bn = runner.model.backbone.conv1.bn
+    start = {k: v.clone() for k, v in bn.state_dict().items()}
+    estimates = []
+    for built_at in (4, 29):  # the epoch each run built its loader in
+        runner.train_loop._epoch = built_at
+        EpochSeedHook().before_train_epoch(runner)
+        bn.load_state_dict(start)
+        BatchNormReestimation(num_batches=2).recalibrate(runner, seed=0)
+        estimates.append(bn.running_mean.clone())
+    assert not torch.equal(estimates[0], start['running_mean'])
+    assert torch.equal(estimates[0], estimates[1])

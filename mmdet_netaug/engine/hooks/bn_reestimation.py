@@ -8,13 +8,15 @@ resolution and evaluated at another), as
 NetAugHook is a ReestimateBNHook: wide passes change the statistics the tiny
 model shares.
 
-The batches, and the random data augmentation applied to them, are a
-function of the seed, the iteration and the rank: a resumed run re-estimates
-exactly what the uninterrupted run does. The batches come from the training
-loader's own dataset, collate function and worker seeding, through a
-shuffling ``DefaultSampler``.
+The batches, and the random data augmentation applied to them (in the main
+process or in workers), are a function of the seed, the iteration and the
+rank: a resumed run re-estimates exactly what the uninterrupted run does.
+The batches come from the training loader's own dataset and collate
+function, through a shuffling ``DefaultSampler``, its workers seeded by
+mmengine's ``worker_init_fn``.
 """
 import random
+from functools import partial
 from typing import List, Optional
 
 import numpy as np
@@ -22,7 +24,7 @@ import torch
 from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, EMAHook, Hook
 from mmengine.model import is_model_wrapper
-from mmengine.dataset import DefaultSampler
+from mmengine.dataset import DefaultSampler, worker_init_fn
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
@@ -121,7 +123,7 @@ class BatchNormReestimation:
 
     def loader(self, runner: Runner) -> DataLoader:
         """Shuffled training batches from the training loader's own
-        dataset, collate function and worker seeding, with a shuffling
+        dataset and collate function, with a shuffling
         ``DefaultSampler`` (a rank's share under DDP); the training loader's
         iteration is never disturbed. (``Runner.build_dataloader`` would
         deep-copy the built dataset, which for COCO doubles its memory.)"""
@@ -150,6 +152,15 @@ class BatchNormReestimation:
         sampler = getattr(loader, 'sampler', None)
         if hasattr(sampler, 'set_epoch'):
             sampler.set_epoch(draw % 2**31)  # the order of this estimate
+        if loader.num_workers > 0:
+            # Workers augment with their own generators, which mmengine
+            # seeds from the seed given here: this estimate's, not the
+            # training loader's of the epoch the loader was built in
+            # (EpochSeedHook changes it every epoch, so a resumed run would
+            # re-estimate otherwise than the uninterrupted one).
+            loader.worker_init_fn = partial(
+                worker_init_fn, num_workers=loader.num_workers,
+                rank=get_rank(), seed=draw % 2**31)
         with preserved_rng_state():
             random.seed(draw)
             np.random.seed(draw % 2**32)
