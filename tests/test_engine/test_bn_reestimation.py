@@ -75,3 +75,30 @@ def test_reestimation_in_workers_is_the_same_after_a_resume(cards_coco,
         estimates.append(bn.running_mean.clone())
     assert not torch.equal(estimates[0], start['running_mean'])
     assert torch.equal(estimates[0], estimates[1])
+
+
+def test_a_resumed_run_keeps_the_reestimation_seed(cards_coco, tmp_path):
+    """Without randomness.seed mmengine draws a seed, and on resume takes
+    the checkpoint's only after the hooks' before_run: the hook keeps its
+    seed in the checkpoint and takes it back, so the resumed run
+    re-estimates on the batches the uninterrupted one would."""
+    torch.set_num_threads(1)
+    seeds = []
+    for epochs, resume in ((1, None), (2, tmp_path / 'epoch_1.pth')):
+        cfg = cards_runner_config(
+            'ssdlite_mbv2_w035_cards.py', cards_coco, tmp_path,
+            train_images=2, test_images=1, batch_size=2, epochs=epochs, **{
+                'randomness.seed': None,
+                'train_cfg.val_interval': 5,
+                'train_dataloader.dataset.dataset.pipeline.4.scale':
+                (160, 160)})
+        cfg.custom_hooks.append(dict(type='ReestimateBNHook', num_batches=1))
+        if resume:
+            cfg.resume, cfg.load_from = True, str(resume)
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        hook = next(h for h in runner.hooks
+                    if type(h).__name__ == 'ReestimateBNHook')
+        seeds.append((hook.seed, runner.seed))
+    (first, first_run), (resumed, resumed_run) = seeds
+    assert resumed == first == first_run == resumed_run

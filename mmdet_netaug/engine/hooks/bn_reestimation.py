@@ -298,6 +298,8 @@ class ReestimateBNHook(Hook):
     priority = 'BELOW_NORMAL'
     #: How the re-estimation names itself in messages.
     reestimation_name = 'ReestimateBNHook'
+    #: Where checkpoints keep the seed.
+    checkpoint_key = 'bn_reestimation'
 
     def __init__(self, num_batches: int = 20,
                  seed: Optional[int] = None) -> None:
@@ -325,5 +327,15 @@ class ReestimateBNHook(Hook):
         self.reestimation.before_val_epoch(runner, self.seed)
 
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
+        # the seed, for a resumed run: mmengine replaces the runner's seed
+        # by the checkpoint's only after before_run took it
+        checkpoint.setdefault(self.checkpoint_key, {})['seed'] = self.seed
         self.reestimation.before_save_checkpoint(runner, checkpoint,
                                                  self.seed)
+
+    def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
+        """A resumed run re-estimates on the batches the uninterrupted one
+        would: with the checkpoint's seed."""
+        saved = checkpoint.get(self.checkpoint_key)
+        if saved is not None and getattr(runner, '_resume', False):
+            self.seed = saved['seed']

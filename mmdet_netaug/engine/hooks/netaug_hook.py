@@ -113,6 +113,7 @@ class NetAugHook(ReestimateBNHook):
     """
 
     reestimation_name = 'NetAug'
+    checkpoint_key = 'netaug'
 
     def __init__(self,
                  width_aug_stop: float = 0.5,
