@@ -18,10 +18,24 @@ python=${PYTHON:-python3}
 torch_spec=${TORCH_SPEC:-torch==2.13.0}
 py=$venv/bin/python
 
+# mmcv's compiled ops import, and run on the GPU where torch sees one (a
+# build made where no GPU was visible, or a wheel pip cached from such a
+# build, imports but has no CUDA kernels: the first validation would fail)
+ops_work() {
+  "$py" - <<'PY' 2>/dev/null
+import torch
+from mmcv.ops import nms
+if torch.cuda.is_available():
+    boxes = torch.tensor([[0., 0, 10, 10], [1, 1, 10, 10]], device='cuda')
+    keep = nms(boxes, torch.tensor([0.9, 0.8], device='cuda'), 0.5)[1]
+    assert keep.tolist() == [0], keep
+PY
+}
+
 check() {
+  ops_work || return 1
   "$py" - <<'PY' 2>/dev/null
 import mmcv, mmdet, mmengine, pycocotools, torch  # noqa: F401
-from mmcv.ops import nms  # noqa: F401  (compiled ops are present)
 assert mmcv.__version__ == '2.1.0', mmcv.__version__
 assert mmdet.__version__ == '3.3.0', mmdet.__version__
 assert mmengine.__version__ == '0.10.7', mmengine.__version__
@@ -47,10 +61,18 @@ else
   # requires a newer setuptools: the old one is only there for the build
   # (no conflict warning for that moment) and is replaced right after.
   "$py" -m pip install -q --no-warn-conflicts "setuptools<70" wheel ninja
-  if ! "$py" -c 'from mmcv.ops import nms' 2>/dev/null; then
+  if ! ops_work; then
+    cuda=()
+    if "$py" -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null
+    then  # CUDA kernels, compiled here (not a cached CPU-only wheel)
+      export FORCE_CUDA=1
+      cuda=(--no-cache-dir)
+      "$py" -m pip uninstall -q -y mmcv 2>/dev/null || true
+    fi
     echo "[install] mmcv 2.1.0 with ops (compiled once, about 6 minutes on 2 cores; then cached by pip)"
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-      "$py" -m pip install -q --no-build-isolation mmcv==2.1.0
+      "$py" -m pip install -q --no-build-isolation ${cuda[@]+"${cuda[@]}"} \
+      mmcv==2.1.0
   fi
   echo "[install] mmengine, mmdet, pycocotools"
   "$py" -m pip install -q --no-warn-conflicts mmengine==0.10.7 mmdet==3.3.0 \

@@ -458,6 +458,17 @@ def _log_tail(path: str, lines: int = 15) -> str:
         return ''
 
 
+def default_threads(jobs: int) -> int:
+    """OMP/MKL threads of each training when ``--threads`` is not given:
+    1 on CPU (one core per run); with CUDA the machine's cores shared among
+    the ``jobs`` runs at once (each would otherwise start as many threads as
+    there are cores, and six runs on 16 cores would fight over them)."""
+    import torch
+    if not torch.cuda.is_available():
+        return 1
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
 def train_all(runs: List[Run], args, invocation: str,
               device: str) -> Tuple[bool, int]:
     """Train the runs that are not finished. Returns whether none failed,
@@ -471,8 +482,7 @@ def train_all(runs: List[Run], args, invocation: str,
         return True, 0
     threads = args.threads
     if threads is None:
-        import torch
-        threads = None if torch.cuda.is_available() else 1
+        threads = default_threads(args.jobs)
     launcher = Launcher(threads, invocation, device, args.train_script,
                         stop_by=getattr(args, 'stop_by', None))
     print_lock = threading.Lock()

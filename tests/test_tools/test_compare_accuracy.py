@@ -1020,3 +1020,15 @@ def test_a_run_that_cannot_reach_its_first_checkpoint_does_not_start(
     assert not os.path.exists(new.run_dir)
     assert json.loads((tmp_path / other.run_dir / 'done.json').read_text()
                       )['returncode'] == 0
+
+
+def test_training_threads_default(monkeypatch):
+    """One thread a run on CPU; with CUDA the cores shared among the runs
+    at once (16 cores, 6 runs: 2 each), never fewer than one."""
+    import torch
+    from mmdet_netaug.comparison.running import default_threads
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert default_threads(2) == 1
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(os, 'cpu_count', lambda: 16)
+    assert [default_threads(j) for j in (1, 6, 8, 32)] == [16, 2, 2, 1]

@@ -102,7 +102,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'test split; default: validate on the config\'s val set')
     parser.add_argument(
         '--threads', type=int, help='OMP/MKL threads of each training '
-        'process (default: 1 on CPU, unset with CUDA)')
+        'process (default: 1 on CPU; with CUDA the CPU cores divided by '
+        '--jobs)')
     parser.add_argument('--jobs', type=int, default=1,
                         help='trainings run at the same time')
     parser.add_argument(

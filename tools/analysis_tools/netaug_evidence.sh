@@ -12,8 +12,10 @@
 # With CUDA: SSDLite-MobileNetV2 x0.35, YOLOv3-MobileNetV2 x0.35 and the
 # width-1.0 SSDLite control at the cards configs' own protocol (320x320,
 # batch 24, 30 epochs of the train split repeated 4 times = 1500
-# iterations), JOBS runs at once on the one GPU (tiny models leave it mostly
-# idle). Without: the CPU protocol, SSDLite and YOLOv3 x0.35 at 224x224,
+# iterations), JOBS runs at once on the one GPU (default 8; measured on an
+# H100, four at once went 2.8x slower each than one alone: docs/benchmarks.md,
+# "GPU runs"), the CPU cores shared among them (compare_accuracy.py
+# --threads). Without: the CPU protocol, SSDLite and YOLOv3 x0.35 at 224x224,
 # batch 8 (4440 iterations), one thread per run, two runs at a time.
 #
 # SUITE=hardshapes runs the generated underfitting benchmark instead
@@ -159,7 +161,9 @@ else
          configs/netaug_yolov3_mbv2_cards_224.py configs/yolov3_mbv2_w035_cards_224.py)
   options=("${cpu_options[@]}")
 fi
+# exec, as the other suites: a signal (gpu_check's timeout, Ctrl-C) reaches
+# the comparison itself, which stops its trainings cleanly
 # shellcheck disable=SC2086  # SEEDS is a list
-"$python" tools/analysis_tools/compare_accuracy.py --pairs "${pairs[@]}" \
+exec "$python" tools/analysis_tools/compare_accuracy.py --pairs "${pairs[@]}" \
   --seeds $seeds --work-dir "$out" --out "$out/results.json" \
   --plot "$out/curves.png" "${options[@]}" "$@"
