@@ -43,7 +43,7 @@ def run_state(run: Run) -> str:
             f'  now:   {run.config} {run.options}\n'
             'use another --work-dir, or delete that folder')
     done = _read_json(osp.join(run.run_dir, DONE_FILE))
-    checkpoint = _checkpoint_to_resume(run.run_dir)
+    checkpoint, missing = _checkpoint_to_resume(run.run_dir)
     if done is not None and done.get('returncode') == 0:
         # exit 0 without the final epoch's metrics: resumed from the final
         # checkpoint before FinalValidationHook existed; resuming validates
@@ -54,25 +54,37 @@ def run_state(run: Run) -> str:
         return 'finished'
     if checkpoint:
         return 'resume'
+    if missing:
+        print(f'{osp.join(run.run_dir, LAST_CHECKPOINT)} names {missing}, '
+              'which is not there: the run starts again from its first '
+              'epoch', flush=True)
     return 'restart'
 
 
-def _checkpoint_to_resume(run_dir: str) -> bool:
-    """Whether the checkpoint the run folder's ``last_checkpoint`` names
-    is there (mmengine resumes from the path written in that file). Logs
-    copied without their checkpoints (committed records, a GPU lease's
-    packed logs) keep the pointer: such a run starts again, said here,
-    rather than failing to load a missing file."""
+def _checkpoint_to_resume(run_dir: str) -> Tuple[bool, Optional[str]]:
+    """Whether the run folder holds the checkpoint its ``last_checkpoint``
+    names (mmengine resumes from the path written in that file), and the
+    name when it does not. A folder moved or renamed with its checkpoints
+    (mmengine writes absolute paths) gets its pointer rewritten to the
+    checkpoint there; logs copied without their checkpoints (committed
+    records, a GPU lease's packed logs) keep a pointer to nothing: such a
+    run starts again rather than failing to load a missing file."""
     pointer = osp.join(run_dir, LAST_CHECKPOINT)
     if not osp.isfile(pointer):
-        return False
+        return False, None
     with open(pointer) as f:
         named = f.read().strip()
     if named and osp.isfile(named):
-        return True
-    print(f'{pointer} names {named or "nothing"}, which is not there: '
-          'the run starts again from its first epoch', flush=True)
-    return False
+        return True, None
+    here = osp.join(run_dir, osp.basename(named)) if named else ''
+    if here and osp.isfile(here):
+        with open(pointer, 'w') as f:
+            f.write(osp.abspath(here))
+        print(f'{pointer} named {named}; the checkpoint is in the run '
+              f'folder (moved?): it now names {osp.abspath(here)}',
+              flush=True)
+        return True, None
+    return False, named or 'nothing'
 
 
 def same_settings(config: str, there: List[str], here: List[str]) -> bool:

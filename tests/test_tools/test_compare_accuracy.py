@@ -141,9 +141,18 @@ def test_a_pointer_to_a_missing_checkpoint_starts_the_run_again(
         '/elsewhere/work_dirs/netaug_m/seed0/epoch_1.pth')
     assert tool.run_state(run) == 'restart'
     assert 'epoch_1.pth, which is not there' in capsys.readouterr().out
+    # moved or renamed with its checkpoints: the pointer follows the folder
     (run_dir / 'epoch_1.pth').write_bytes(b'')
-    (run_dir / 'last_checkpoint').write_text(str(run_dir / 'epoch_1.pth'))
     assert tool.run_state(run) == 'resume'
+    assert (run_dir / 'last_checkpoint').read_text() == str(
+        run_dir / 'epoch_1.pth')
+    assert 'now names' in capsys.readouterr().out
+    assert tool.run_state(run) == 'resume'
+    # a finished run whose checkpoints were deleted is finished, silently
+    (run_dir / 'epoch_1.pth').unlink()
+    (run_dir / 'done.json').write_text(json.dumps(dict(returncode=0)))
+    assert tool.run_state(run) == 'finished'
+    assert capsys.readouterr().out == ''
 
 
 def test_schedule_options(tool):
