@@ -53,14 +53,15 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
     file (a FIFO, a device such as ``/dev/null``) is written in place.
     """
     filepath = str(filepath)
-    if osp.islink(filepath):  # write through a link, as open('wb') does
-        filepath = osp.realpath(filepath)
-    if osp.exists(filepath) and not stat.S_ISREG(os.stat(filepath).st_mode):
-        # A FIFO, a device (/dev/null, /dev/stdout): renaming would replace
-        # the node with a regular file; write to it as open('wb') does.
+    if _in_place(filepath):
+        # A FIFO, a device (/dev/null), a process's open file (/dev/stdout,
+        # /proc/self/fd/N): renaming would replace the node with a regular
+        # file, or cannot happen there; write to it as open('wb') does.
         with open(filepath, 'wb') as f:
             f.write(data)
         return
+    if osp.islink(filepath):  # write through a link, as open('wb') does
+        filepath = osp.realpath(filepath)
     folder = osp.dirname(osp.abspath(filepath))
     mkdir_or_exist(folder)
     fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.',
@@ -81,6 +82,20 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
             pass
         raise
     _fsync_folder(folder)
+
+
+def _in_place(filepath: str) -> bool:
+    """Whether ``filepath`` (links not yet resolved) is written in place:
+    an existing node that is not a regular file, or a path through
+    ``/dev`` or ``/proc`` (``/dev/stdout`` leads to the process's file
+    descriptor, whatever it is open on)."""
+    absolute = osp.abspath(filepath)
+    if absolute.startswith(('/dev/', '/proc/')):
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(filepath).st_mode)
+    except OSError:  # not there yet (or a dangling link): a new file
+        return False
 
 
 def remove_leftover_temp_files(folder: str, names: str = '*') -> None:

@@ -180,6 +180,22 @@ def test_a_fifo_or_device_is_written_in_place_not_replaced(tmp_path):
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
 
+def test_dev_stdout_is_written_through_not_replaced(tmp_path):
+    """``/dev/stdout`` leads to the process's standard output, a pipe or
+    a file: the bytes go there (a pipe has no folder to rename in)."""
+    script = textwrap.dedent('''
+        import sys
+        from mmdet_netaug.engine import atomic_write_bytes
+        print('before', flush=True)
+        atomic_write_bytes(b'dumped\\n', '/dev/stdout')
+        print('after', flush=True)
+    ''')
+    piped = subprocess.run([sys.executable, '-c', script],
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.split() == ['before', 'dumped', 'after']
+
+
 class _RunsACommand:
     """Unpickling this calls os.system (what a malicious checkpoint does)."""
 
