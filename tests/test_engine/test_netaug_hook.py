@@ -207,12 +207,49 @@ def _check_ema_checkpoint(runner, hook, model, path):
     assert not torch.allclose(reestimated(raw_weights), ema_weights[key])
 
 
+def test_a_run_resumed_at_its_end_validates_as_the_uninterrupted_one(
+        cards_coco, tmp_path):
+    """With an appended EMAHook (buffers not averaged), resuming the final
+    checkpoint gives the model the raw weights' older buffers back; the
+    final validation re-estimates (the same batches) rather than using
+    them, so it sees the statistics the uninterrupted run validated with."""
+    cfg = cards_runner_config(
+        'netaug_ssdlite_mbv2_cards.py', cards_coco, tmp_path, epochs=1,
+        **{'custom_hooks.2.bn_calibration_batches': 2})
+    cfg.custom_hooks.append(dict(type='EMAHook', momentum=0.5))
+    # (tools/train.py's CheckedRunner registers it)
+    cfg.custom_hooks.append(dict(type='FinalValidationHook'))
+    key = 'detector.backbone.backbone.conv1.bn.running_mean'
+    validated = []
+
+    def run(cfg):
+        runner = Runner.from_cfg(cfg)
+        bn = runner.model.detector.backbone.backbone.conv1.bn
+
+        @HOOKS.register_module(force=True)
+        class _SeeValidation(Hook):
+            def before_val_iter(self, runner, batch_idx, data_batch=None):
+                if batch_idx == 0:
+                    validated.append(bn.running_mean.clone())
+        runner.register_hook(_SeeValidation(), 'LOWEST')
+        runner.train()
+
+    run(cfg.copy())
+    resumed = cfg.copy()
+    resumed.resume, resumed.load_from = True, str(tmp_path / 'epoch_1.pth')
+    run(resumed)
+    assert len(validated) == 2
+    assert torch.equal(validated[0], validated[1]), key
+
+
 def test_an_ema_hook_acting_after_the_reestimation_is_refused(
         cards_coco, tmp_path):
     cfg = cards_runner_config('netaug_ssdlite_mbv2_cards.py', cards_coco,
                               tmp_path, epochs=1)
     cfg.custom_hooks.append(dict(type='EMAHook', priority='LOW'))
     runner = Runner.from_cfg(cfg)
+    runner.call_hook('before_run')  # evaluating (tools/test.py): no matter
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
     with pytest.raises(ValueError, match=r'EMAHook \(priority LOW\) runs '
                        r'after NetAug .*mmdet\'s configs use 49'):
         runner.call_hook('before_run')

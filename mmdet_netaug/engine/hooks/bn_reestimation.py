@@ -25,7 +25,7 @@ from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, EMAHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.dataset import DefaultSampler, worker_init_fn
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 from torch.utils.data import DataLoader
 
 from mmdet.registry import HOOKS
@@ -86,7 +86,9 @@ class BatchNormReestimation:
         self._ema_hook = next(
             (h for h in runner.hooks
              if isinstance(h, EMAHook) or hasattr(h, 'ema_model')), None)
-        if (owner is not None and self._ema_hook is not None
+        training = isinstance(getattr(runner, '_train_loop', None),
+                              BaseLoop)  # (tools/test.py: nothing to refuse)
+        if (training and owner is not None and self._ema_hook is not None
                 and owner in runner.hooks and runner.hooks.index(
                     self._ema_hook) > runner.hooks.index(owner)):
             raise ValueError(
@@ -336,6 +338,13 @@ class ReestimateBNHook(Hook):
     def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         """A resumed run re-estimates on the batches the uninterrupted one
         would: with the checkpoint's seed."""
+        if not getattr(runner, '_resume', False):
+            return
+        # Statistics from a checkpoint are not known to be this run's last
+        # estimate (with an EMA hook the model gets the raw weights' older
+        # buffers back): a run resumed at its end re-estimates before its
+        # final validation, on the same batches as the uninterrupted run.
+        self.reestimation.stale = True
         saved = checkpoint.get(self.checkpoint_key)
-        if saved is not None and getattr(runner, '_resume', False):
+        if saved is not None:
             self.seed = saved['seed']

@@ -1,11 +1,12 @@
 """The runner hook that drives NetAug through training."""
 import inspect
+import math
 import random
 from typing import Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.dist import broadcast_object_list
+from mmengine.dist import broadcast_object_list, get_world_size
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, IterBasedTrainLoop, Runner
 
@@ -95,8 +96,8 @@ class NetAugHook(ReestimateBNHook):
             None (never).
         sort_channels (bool): Sort hidden channels by importance at epoch
             starts while widths are augmented (under an
-            ``IterBasedTrainLoop``, every ``len(train_dataloader)``
-            iterations). Default: True.
+            ``IterBasedTrainLoop``, every pass over the data: the dataset
+            size over the batch size and the ranks). Default: True.
         sort_at_start (bool): Sort also at the start of training, before
             any step, as the NetAug authors' code does (and this package
             did before 2026-11-29: the committed NetAug runs). It moves
@@ -150,6 +151,7 @@ class NetAugHook(ReestimateBNHook):
         self._cudnn_benchmark_before = None
         self._widths = None
         self._by_epoch = True  # the runner's loop counts epochs (before_run)
+        self._iters_per_epoch = 1  # (an IterBasedTrainLoop's; before_run)
 
     # -- helpers ----------------------------------------------------------
     @staticmethod
@@ -201,6 +203,14 @@ class NetAugHook(ReestimateBNHook):
                 '(its epoch stays 0, so the augmented pass would never '
                 'stop); remove it (width_aug_stop is a fraction of the '
                 'iterations) or train with an EpochBasedTrainLoop')
+        if not self._by_epoch:
+            # one pass over the data per rank; not len(train_dataloader),
+            # which an InfiniteSampler gives as the whole dataset (every
+            # rank) and some batch samplers cannot give at all
+            loader = runner.train_dataloader
+            batch = loader.batch_size or loader.batch_sampler.batch_size
+            self._iters_per_epoch = max(1, math.ceil(
+                len(loader.dataset) / (batch * get_world_size())))
         model.use_schedule(self)
         self._cudnn_benchmark_before = torch.backends.cudnn.benchmark
         if (self.cudnn_benchmark is not None
@@ -273,7 +283,7 @@ class NetAugHook(ReestimateBNHook):
         # resumed iteration): sort where an epoch-based run's epochs start,
         # the same iterations whether resumed or not.
         if (not self._by_epoch
-                and runner.iter % len(runner.train_dataloader) == 0):
+                and runner.iter % self._iters_per_epoch == 0):
             self._sort_at_epoch_start(runner)
         model = self.netaug_model(runner)
         self._widths = (self.sample_widths_at(model, runner.iter,
@@ -296,6 +306,8 @@ class NetAugHook(ReestimateBNHook):
         sampler seed (the same sub-networks, the same BatchNorm
         re-estimation batches); a new training that starts from a NetAug
         checkpoint (``load_from``, fine-tuning) keeps its own."""
+        if getattr(runner, '_resume', False):
+            self.reestimation.stale = True  # as ReestimateBNHook's
         saved = checkpoint.get('netaug')
         if saved is None:
             return
