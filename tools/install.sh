@@ -18,17 +18,16 @@ python=${PYTHON:-python3}
 torch_spec=${TORCH_SPEC:-torch==2.13.0}
 py=$venv/bin/python
 
-# mmcv's compiled ops import, and run on the GPU where torch sees one (a
-# build made where no GPU was visible, or a wheel pip cached from such a
-# build, imports but has no CUDA kernels: the first validation would fail)
+# mmcv's compiled ops import, and were compiled with CUDA where torch has
+# CUDA (a build made where no GPU was visible, or a wheel pip cached from
+# such a build, imports but has no CUDA kernels: the first validation on
+# the GPU would fail)
 ops_work() {
   "$py" - <<'PY' 2>/dev/null
 import torch
-from mmcv.ops import nms
-if torch.cuda.is_available():
-    boxes = torch.tensor([[0., 0, 10, 10], [1, 1, 10, 10]], device='cuda')
-    keep = nms(boxes, torch.tensor([0.9, 0.8], device='cuda'), 0.5)[1]
-    assert keep.tolist() == [0], keep
+from mmcv.ops import get_compiling_cuda_version, nms  # noqa: F401
+if torch.version.cuda is not None:
+    assert get_compiling_cuda_version() != 'not available'
 PY
 }
 
@@ -62,17 +61,19 @@ else
   # (no conflict warning for that moment) and is replaced right after.
   "$py" -m pip install -q --no-warn-conflicts "setuptools<70" wheel ninja
   if ! ops_work; then
-    cuda=()
-    if "$py" -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null
-    then  # CUDA kernels, compiled here (not a cached CPU-only wheel)
-      export FORCE_CUDA=1
-      cuda=(--no-cache-dir)
-      "$py" -m pip uninstall -q -y mmcv 2>/dev/null || true
+    if "$py" -c 'import torch; assert torch.version.cuda' 2>/dev/null; then
+      export FORCE_CUDA=1  # CUDA kernels even where no GPU is visible
     fi
     echo "[install] mmcv 2.1.0 with ops (compiled once, about 6 minutes on 2 cores; then cached by pip)"
+    "$py" -m pip uninstall -q -y mmcv 2>/dev/null || true
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-      "$py" -m pip install -q --no-build-isolation ${cuda[@]+"${cuda[@]}"} \
-      mmcv==2.1.0
+      "$py" -m pip install -q --no-build-isolation mmcv==2.1.0
+    if ! ops_work; then  # a CPU-only wheel from pip's cache: compile it
+      echo "[install] mmcv's cached build has no CUDA ops: compiling it again"
+      "$py" -m pip uninstall -q -y mmcv
+      MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+        "$py" -m pip install -q --no-build-isolation --no-cache-dir mmcv==2.1.0
+    fi
   fi
   echo "[install] mmengine, mmdet, pycocotools"
   "$py" -m pip install -q --no-warn-conflicts mmengine==0.10.7 mmdet==3.3.0 \
