@@ -166,6 +166,12 @@ if [[ $parts == *" bench "* ]]; then
 fi
 
 # -- 1b. batched anchor targets against mmdet's ------------------------------
+committed_decision() {  # the setting of runs committed from earlier leases
+  if compgen -G 'docs/evidence/cuda/*/seed*/run.json' > /dev/null; then
+    if grep -qs batched_targets=True docs/evidence/cuda/*/seed*/run.json
+    then echo True; else echo False; fi
+  fi
+}
 batched=()
 if [[ $parts == *" targets "* ]]; then
   : > "$out/batched_targets.log"
@@ -192,13 +198,13 @@ if [[ $parts == *" targets "* ]]; then
   # the comparison refuses the runs it started), and that of the runs
   # committed from earlier leases; delete the file to decide again.
   if [ ! -f "$out/batched_targets.decision" ]; then
-    if compgen -G 'docs/evidence/cuda/*/seed*/run.json' > /dev/null; then
-      decided=False  # the committed runs' setting
-      grep -qs batched_targets=True docs/evidence/cuda/*/seed*/run.json \
-        && decided=True
-    fi
-    echo "$decided" > "$out/batched_targets.decision"
+    committed=$(committed_decision)
+    echo "${committed:-$decided}" > "$out/batched_targets.decision"
   fi
+fi
+if [ ! -f "$out/batched_targets.decision" ]; then  # (no targets part)
+  committed=$(committed_decision)
+  [ -z "$committed" ] || echo "$committed" > "$out/batched_targets.decision"
 fi
 if [ "$(cat "$out/batched_targets.decision" 2> /dev/null)" = True ]; then
   batched=(--cfg-options batched_targets=True)
