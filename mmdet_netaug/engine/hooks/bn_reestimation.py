@@ -12,8 +12,9 @@ The batches, and the random data augmentation applied to them (in the main
 process or in workers), are a function of the seed, the iteration and the
 rank: a resumed run re-estimates exactly what the uninterrupted run does.
 The batches come from the training loader's own dataset and collate
-function, through a shuffling ``DefaultSampler``, its workers seeded by
-mmengine's ``worker_init_fn``.
+function, through a shuffling ``DefaultSampler``, its workers seeded as
+the training loader's (mmengine's ``worker_init_fn``) with the estimate's
+own seed.
 """
 import random
 from functools import partial
@@ -24,7 +25,7 @@ import torch
 from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, EMAHook, Hook
 from mmengine.model import is_model_wrapper
-from mmengine.dataset import DefaultSampler, worker_init_fn
+from mmengine.dataset import DefaultSampler
 from mmengine.runner import BaseLoop, Runner
 from torch.utils.data import DataLoader
 
@@ -154,15 +155,19 @@ class BatchNormReestimation:
         sampler = getattr(loader, 'sampler', None)
         if hasattr(sampler, 'set_epoch'):
             sampler.set_epoch(draw % 2**31)  # the order of this estimate
-        if loader.num_workers > 0:
-            # Workers augment with their own generators, which mmengine
-            # seeds from the seed given here: this estimate's, not the
+        init = runner.train_dataloader.worker_init_fn
+        if (loader.num_workers > 0 and isinstance(init, partial)
+                and 'seed' in init.keywords):
+            # Workers augment with their own generators, which mmengine's
+            # worker_init_fn seeds from its seed: this estimate's, not the
             # training loader's of the epoch the loader was built in
             # (EpochSeedHook changes it every epoch, so a resumed run would
-            # re-estimate otherwise than the uninterrupted one).
+            # re-estimate otherwise than the uninterrupted one). The
+            # training loader's other settings (its function, rank,
+            # warnings) stay.
             loader.worker_init_fn = partial(
-                worker_init_fn, num_workers=loader.num_workers,
-                rank=get_rank(), seed=draw % 2**31)
+                init.func, *init.args,
+                **dict(init.keywords, seed=draw % 2**31))
         with preserved_rng_state():
             random.seed(draw)
             np.random.seed(draw % 2**32)
