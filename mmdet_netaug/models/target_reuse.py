@@ -12,6 +12,7 @@ from typing import Dict, List, Tuple
 
 import torch.nn as nn
 from mmdet.models.dense_heads import AnchorHead, YOLOV3Head
+from mmdet.models.task_modules import PseudoSampler
 
 # Assigners that look at anchors and ground truth only.
 _STATIC_ASSIGNERS = ('MaxIoUAssigner', 'GridAssigner', 'ATSSAssigner')
@@ -19,9 +20,15 @@ _STATIC_ASSIGNERS = ('MaxIoUAssigner', 'GridAssigner', 'ATSSAssigner')
 
 def reusable_target_methods(head: nn.Module) -> Tuple[str, ...]:
     """Methods of ``head`` whose results do not depend on predictions
-    (empty when the head's assignment uses its predictions, e.g. SimOTA)."""
+    (empty when the head's assignment uses its predictions, e.g. SimOTA, or
+    its sampler draws at random)."""
     assigner = type(getattr(head, 'assigner', None)).__name__
     if assigner not in _STATIC_ASSIGNERS:
+        return ()
+    # a sampler that draws (RandomSampler, OHEM) would hand the augmented
+    # pass the tiny pass's draw: only the one that keeps every anchor
+    sampler = getattr(head, 'sampler', None)
+    if sampler is not None and type(sampler) is not PseudoSampler:
         return ()
     if isinstance(head, YOLOV3Head):
         return ('responsible_flags', 'get_targets')

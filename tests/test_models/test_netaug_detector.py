@@ -206,6 +206,17 @@ def test_reused_targets_give_identical_losses():
             assert torch.equal(a, b), key
 
 
+def test_targets_of_a_drawing_sampler_are_not_reused():
+    """A sampler that draws anchors at random would give the augmented
+    pass the tiny pass's draw, not one of its own."""
+    from mmdet_netaug.models.target_reuse import reusable_target_methods
+    model = build_model(**{'model.detector.train_cfg.sampler': dict(
+        type='RandomSampler', num=64, pos_fraction=0.25)})
+    assert type(model.detector.bbox_head.sampler).__name__ == 'RandomSampler'
+    assert reusable_target_methods(model.detector.bbox_head) == ()
+    assert model.target_cache.methods == ()
+
+
 def test_an_averaged_copy_follows_the_sorting():
     import copy
     from mmdet_netaug.models import permute_copy
