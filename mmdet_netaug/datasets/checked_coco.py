@@ -149,6 +149,8 @@ class CheckedCocoDataset(CocoDataset):
     # -- annotations --------------------------------------------------------
     def load_data_list(self) -> List[dict]:
         self.box_problems = []
+        #: Images whose every box the check dropped.
+        self._emptied = set()
         ann_file = self.ann_file
         # CocoDataset numbers the classes by coco.get_cat_ids(cat_names=...):
         # the name-checked COCO refuses what would shift labels
@@ -172,6 +174,8 @@ class CheckedCocoDataset(CocoDataset):
             ann = self._check_annotation(ann, image, img_info)
             if ann is not None:
                 checked.append(ann)
+        if raw_data_info['raw_ann_info'] and not checked:
+            self._emptied.add(img_info['img_id'])
         return super().parse_data_info(
             dict(raw_data_info, raw_ann_info=checked))
 
@@ -234,8 +238,26 @@ class CheckedCocoDataset(CocoDataset):
         warnings.warn(message, InvalidBoxWarning, stacklevel=2)
 
     def filter_data(self) -> List[dict]:
-        """mmdet's filtering, then one pass over the kept images' paths."""
+        """mmdet's filtering, then one pass over the kept images' paths.
+
+        mmdet tells empty images (``filter_empty_gt``) from the raw
+        annotation file; an image whose every box the check dropped is
+        removed too, as it would be had the file held none, and said so."""
         data_list = super().filter_data()
+        filter_empty = (self.filter_cfg or {}).get('filter_empty_gt', False)
+        emptied = getattr(self, '_emptied', set())
+        if filter_empty and not self.test_mode and emptied:
+            removed = [d for d in data_list if d['img_id'] in emptied]
+            if removed:
+                data_list = [d for d in data_list
+                             if d['img_id'] not in emptied]
+                warnings.warn(
+                    f'{self.ann_file}: {len(removed)} images had only '
+                    'invalid boxes (dropped above) and are left out, as '
+                    'filter_empty_gt leaves out images without boxes: '
+                    + ', '.join(d['img_path'] for d in removed[:5])
+                    + (' ...' if len(removed) > 5 else ''),
+                    InvalidBoxWarning, stacklevel=2)
         self._check_images_exist(data_list)
         return data_list
 

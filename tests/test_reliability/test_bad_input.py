@@ -5,6 +5,7 @@ import shutil
 import warnings
 
 import cv2
+import numpy as np
 import pytest
 from torch.utils.data import DataLoader
 
@@ -36,11 +37,11 @@ def _write(path, images, annotations):
 
 
 def _dataset(cls, root, ann_file, pipeline=(), **kwargs):
+    kwargs.setdefault('filter_cfg', dict(filter_empty_gt=False))
     return cls(data_root=str(root),
                ann_file=str(ann_file),
                data_prefix=dict(img=''),
                metainfo=dict(classes=('nine', 'ten')),
-               filter_cfg=dict(filter_empty_gt=False),
                pipeline=list(pipeline),
                **kwargs)
 
@@ -273,3 +274,33 @@ def test_converter_and_dataset_apply_one_box_rule():
                              float(bbox[3] - bbox[1]), 64, 48)
         assert converted == expected.box, bbox
         assert bool(caught) == (expected.reason is not None), bbox
+
+
+def test_an_image_left_without_boxes_by_the_check_is_filtered(tmp_path):
+    """filter_empty_gt: mmdet leaves out images without annotations in the
+    file; one whose every box the check dropped (here a box 1.2 pixels wide,
+    0.7 of it inside the image, which mmdet would keep) goes too, said."""
+    images = [dict(id=i, file_name=f'{i}.jpg', width=100, height=100)
+              for i in (1, 2)]
+    for image in images:
+        cv2.imwrite(str(tmp_path / image['file_name']),
+                    np.zeros((100, 100, 3), np.uint8))
+    ann = _write(tmp_path / 'ann.json', images, [
+        dict(id=1, image_id=1, category_id=1, bbox=[10, 10, 30, 30],
+             area=900, iscrowd=0),
+        dict(id=2, image_id=2, category_id=1, bbox=[-0.5, 10, 1.2, 30],
+             area=36, iscrowd=0)])
+    stock = _dataset(CocoDataset, tmp_path, ann,
+                     filter_cfg=dict(filter_empty_gt=True))
+    assert len(stock) == 2
+    with pytest.warns(InvalidBoxWarning) as caught:
+        checked = _dataset(CheckedCocoDataset, tmp_path, ann,
+                           filter_cfg=dict(filter_empty_gt=True))
+    assert [checked.get_data_info(i)['img_id'] for i in range(len(checked))
+            ] == [1]
+    assert any('1 images had only invalid boxes' in str(w.message)
+               and '2.jpg' in str(w.message) for w in caught)
+    # without filter_empty_gt the image stays (as background)
+    with pytest.warns(InvalidBoxWarning):
+        kept = _dataset(CheckedCocoDataset, tmp_path, ann)
+    assert len(kept) == 2
