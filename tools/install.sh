@@ -31,6 +31,11 @@ if torch.version.cuda is not None:
 PY
 }
 
+install_mmcv() {  # pip options, e.g. --no-cache-dir
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+    "$py" -m pip install -q --no-build-isolation "$@" mmcv==2.1.0
+}
+
 check() {
   ops_work || return 1
   "$py" - <<'PY' 2>/dev/null
@@ -66,13 +71,11 @@ else
     fi
     echo "[install] mmcv 2.1.0 with ops (compiled once, about 6 minutes on 2 cores; then cached by pip)"
     "$py" -m pip uninstall -q -y mmcv 2>/dev/null || true
-    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-      "$py" -m pip install -q --no-build-isolation mmcv==2.1.0
+    install_mmcv
     if ! ops_work; then  # a CPU-only wheel from pip's cache: compile it
       echo "[install] mmcv's cached build has no CUDA ops: compiling it again"
       "$py" -m pip uninstall -q -y mmcv
-      MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-        "$py" -m pip install -q --no-build-isolation --no-cache-dir mmcv==2.1.0
+      install_mmcv --no-cache-dir
     fi
   fi
   echo "[install] mmengine, mmdet, pycocotools"

@@ -144,11 +144,10 @@ def plain_config(cfg: Config, model: NetAugDetector) -> Config:
             plain.custom_imports = dict(imports, imports=kept)
         else:
             plain.pop('custom_imports')
-    renames = {name: new for name, (new, _) in STOCK_EQUIVALENTS.items()}
     for key in list(plain.keys()):
         if key != 'model':
             _rename_types(plain[key], STOCK_EQUIVALENTS)
-    dropped = set(ours) - set(renames)
+    dropped = set(ours) - set(STOCK_EQUIVALENTS)
     if plain.get('custom_hooks'):
         plain.custom_hooks = [h for h in plain.custom_hooks
                               if _type_name(h.get('type')) not in dropped]

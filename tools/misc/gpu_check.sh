@@ -172,7 +172,7 @@ committed_decision() {  # the setting of runs committed from earlier leases
     then echo True; else echo False; fi
   fi
 }
-batched=()
+batched=() decided=
 if [[ $parts == *" targets "* ]]; then
   : > "$out/batched_targets.log"
   for pair in "ssdlite_mbv2_cards ssdlite_mbv2_w035_cards" \
@@ -193,18 +193,16 @@ if [[ $parts == *" targets "* ]]; then
   # plain and NetAug, SSDLite and YOLOv3
   if [ "$identical" = 4 ]; then decided=True; else decided=False; fi
   stamp "batched targets: $identical of 4 losses identical ($decided)"
-  # The evidence runs keep the decision of the first call that made one (a
-  # later call, e.g. PARTS=evidence alone, must plan the same settings, or
-  # the comparison refuses the runs it started), and that of the runs
-  # committed from earlier leases; delete the file to decide again.
-  if [ ! -f "$out/batched_targets.decision" ]; then
-    committed=$(committed_decision)
-    echo "${committed:-$decided}" > "$out/batched_targets.decision"
-  fi
 fi
-if [ ! -f "$out/batched_targets.decision" ]; then  # (no targets part)
+# The evidence runs keep the decision of the first call that made one (a
+# later call, e.g. PARTS=evidence alone, must plan the same settings, or the
+# comparison refuses the runs it started); the runs committed from earlier
+# leases decide before this call's measurement; delete the file to decide
+# again.
+if [ ! -f "$out/batched_targets.decision" ]; then
   committed=$(committed_decision)
-  [ -z "$committed" ] || echo "$committed" > "$out/batched_targets.decision"
+  decided=${committed:-$decided}
+  [ -z "$decided" ] || echo "$decided" > "$out/batched_targets.decision"
 fi
 if [ "$(cat "$out/batched_targets.decision" 2> /dev/null)" = True ]; then
   batched=(--cfg-options batched_targets=True)

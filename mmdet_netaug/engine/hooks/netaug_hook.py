@@ -297,18 +297,15 @@ class NetAugHook(ReestimateBNHook):
         (:meth:`NetAugDetector.scheduled_widths`)."""
         return self._widths
 
-    def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
-        checkpoint['netaug'] = dict(seed=self.seed)
-        super().before_save_checkpoint(runner, checkpoint)
-
     def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         """A resumed run, or an evaluation, goes on with the checkpoint's
         sampler seed (the same sub-networks, the same BatchNorm
         re-estimation batches); a new training that starts from a NetAug
         checkpoint (``load_from``, fine-tuning) keeps its own."""
-        if getattr(runner, '_resume', False):
-            self.reestimation.stale = True  # as ReestimateBNHook's
-        saved = checkpoint.get('netaug')
+        # resuming: statistics stale, the checkpoint's seed (as any
+        # ReestimateBNHook, which saved it under checkpoint_key)
+        super().after_load_checkpoint(runner, checkpoint)
+        saved = checkpoint.get(self.checkpoint_key)
         if saved is None:
             return
         training = isinstance(getattr(runner, '_train_loop', None), BaseLoop)
