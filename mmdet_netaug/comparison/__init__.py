@@ -11,8 +11,9 @@ from .planning import (Run, config_name, find_seeds, holdout_mask,
 from .report import (format_report, plot_curves, plotted_seeds, report_header,
                      role_titles)
 from .results import (last_fifth_change, last_fifth_mean, last_fifth_trend,
-                      mean_std, paired_difference, read_train_loss,
-                      read_val_metrics, summarize, summarize_run)
+                      mean_std, missing_validations, paired_difference,
+                      read_train_loss, read_val_metrics, summarize,
+                      summarize_run)
 from .running import (Launcher, RunLock, run_state, same_settings,
                       settings_mismatches, train_all)
 
@@ -22,7 +23,7 @@ __all__ = [
     'RUN_FILE', 'Launcher', 'Run', 'RunLock', 'config_name', 'find_seeds',
     'format_report', 'holdout_mask', 'holdout_names', 'holdout_options',
     'last_fifth_change', 'last_fifth_mean', 'last_fifth_trend', 'mean_std',
-    'paired_difference', 'pairs_of', 'parse_cfg_options', 'plan_runs',
+    'missing_validations', 'paired_difference', 'pairs_of', 'parse_cfg_options', 'plan_runs',
     'plot_curves', 'plotted_seeds', 'read_train_loss', 'read_val_metrics',
     'report_header', 'role_titles', 'root_of', 'run_state', 'same_settings',
     'schedule_options', 'settings_mismatches', 'split_holdout',

@@ -293,10 +293,11 @@ class Run:
     def name(self) -> str:
         return config_name(self.config)
 
-    def train_args(self) -> List[str]:
-        """tools/train.py's arguments (after the script)."""
+    def train_args(self, extra_options: Sequence[str] = ()) -> List[str]:
+        """tools/train.py's arguments (after the script); ``extra_options``:
+        ``--cfg-options`` of one sitting only, not the run's settings."""
         return [self.config, '--work-dir', self.run_dir, '--cfg-options',
-                *self.options]
+                *self.options, *extra_options]
 
 
 # the settings the comparison makes itself, by key (a prefix for the

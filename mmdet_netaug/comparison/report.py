@@ -115,6 +115,12 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
             for seed, run in entry[role]['runs'].items():
                 if run['status'] == 'missing':
                     note = f'- {entry[role]["name"]} seed {seed}: not trained'
+                elif run['status'] == 'unknown':
+                    note = (f'- {entry[role]["name"]} seed {seed}: its '
+                            'schedule length is not recorded (no "epochs" '
+                            'in its run.json), so whether it finished is '
+                            f'not known (last validated epoch '
+                            f'{run["last_epoch"]}): give --epochs')
                 elif run['status'] != 'finished':
                     note = (f'- {entry[role]["name"]} seed {seed}: '
                             f'{run["status"]} (last validated epoch '
@@ -123,6 +129,17 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
                     continue
                 if note not in notes:  # once, if in several pairs
                     notes.append(note)
+        for role in ROLES:
+            for seed, run in entry[role]['runs'].items():
+                if run.get('missing_validations'):
+                    note = (f'- {entry[role]["name"]} seed {seed}: no '
+                            'validation logged at epoch(s) ' + ', '.join(
+                                map(str, run['missing_validations']))
+                            + ' (a sitting stopped between the checkpoint '
+                            'and its validation; its curve and last-fifth '
+                            'mean lack them)')
+                    if note not in notes:
+                        notes.append(note)
         if len(entry['epochs']) > 1:
             notes.append(f'- pair {entry["netaug"]["name"]}: runs ended at '
                          f'different epochs {entry["epochs"]}')
@@ -189,9 +206,12 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
 
 
 def report_header(summary: dict, command: str, device: str,
-                  wall_time: float) -> List[str]:
+                  wall_time: float,
+                  settings_differ: Sequence[str] = ()) -> List[str]:
     """Reproduction and context lines of the report, from the runs'
-    records (``run.json``) and this invocation."""
+    records (``run.json``) and this invocation. ``settings_differ``: where
+    the runs' own settings are not this command's (``--summarize-only``
+    of runs trained with other options), one line each."""
     runs = [r for entry in summary['pairs'] for role in ROLES
             for r in entry[role]['runs'].values()]
     devices = sorted({r['device'] for r in runs if r['device']})
@@ -200,12 +220,16 @@ def report_header(summary: dict, command: str, device: str,
     val_files = sorted({r['val_file'] for r in runs if r['val_file']})
     splits = {r['holdout']['holdout_file']: r['holdout'] for r in runs
               if r.get('holdout')}
-    train_time = sum(r['train_time_s'] or 0 for r in runs)
+    # a run in several pairs (one baseline against two arms) counts once
+    train_time = sum({r['run_dir']: r['train_time_s'] or 0
+                      for r in runs}.values())
     keys = summary['keys']
     lines = ['## NetAug vs plain: final-epoch accuracy', '',
              f'- command: `{command}`']
     lines += [f'- runs trained by: `{inv}`' for inv in invocations
               if inv != command]
+    lines += [f'- not this command\'s settings: {line}'
+              for line in settings_differ]
     training = f' (training: {", ".join(devices)})' \
         if devices and devices != [device] else ''
     lines += [

@@ -12,7 +12,7 @@ from scipy import stats
 
 from ..utils.records import read_json as _read_json
 from .constants import DEFAULT_KEYS, DONE_FILE, METRICS, ROLES, RUN_FILE
-from .planning import config_name
+from .planning import config_name, parse_cfg_options
 
 # -- reading and summarizing -----------------------------------------------
 def _read_epochs(run_dir: str, per_epoch) -> Dict[int, object]:
@@ -26,7 +26,10 @@ def _read_epochs(run_dir: str, per_epoch) -> Dict[int, object]:
     ``per_epoch(entries)`` turns the log lines of one folder into
     ``{epoch: value}``. The folders are read in time order and
     each replaces the epochs from its first one on, so a resumed run
-    continues the interrupted one and a restarted run replaces it.
+    continues the interrupted one and a restarted run replaces it. A
+    folder's first epoch is the first it trained or validated: a restarted
+    run that has trained but not yet validated already replaces the
+    abandoned start's validations from there on.
     """
     values: Dict[int, object] = {}
     if not osp.isdir(run_dir):
@@ -42,8 +45,12 @@ def _read_epochs(run_dir: str, per_epoch) -> Dict[int, object]:
             except ValueError:
                 continue  # a line cut by a kill
         found = per_epoch(entries)
-        if found:
-            first = min(found)
+        # training lines carry their epoch; validation lines (epoch-based
+        # loops) their epoch as ``step``, which per_epoch has read
+        trained = [int(e['epoch']) for e in entries
+                   if isinstance(e.get('epoch'), (int, float))]
+        if found or trained:
+            first = min([*found, *trained])
             values = {e: v for e, v in values.items() if e < first}
             values.update(found)
     return dict(sorted(values.items()))
@@ -194,9 +201,30 @@ def recorded_sittings(recorded: dict) -> List[dict]:
     return []
 
 
+def missing_validations(validated: Sequence[int], options: Sequence[str],
+                        epochs: Optional[int]) -> List[int]:
+    """The epochs up to the last validated one at which the training
+    validates (every ``train_cfg.val_interval`` of the run's options, and
+    its final epoch) but logged no metrics: a sitting stopped between an
+    epoch's checkpoint and its validation (mmengine saves first), whose
+    next sitting resumed after it. Such a run's curve, matched epochs and
+    last-fifth mean miss that point. Empty when the interval is not in the
+    options."""
+    interval = parse_cfg_options(list(options or [])).get(
+        'train_cfg.val_interval')
+    if not validated or not isinstance(interval, int) or interval < 1:
+        return []
+    have = set(validated)
+    return [e for e in range(1, max(have) + 1)
+            if (e % interval == 0 or e == epochs) and e not in have]
+
+
 def summarize_run(run_dir: str, keys: Dict[str, str],
                   expected_epochs: Optional[int] = None) -> dict:
-    """Status, final metrics and curves of one run folder."""
+    """Status, final metrics and curves of one run folder. A run whose
+    schedule length is known neither from its ``run.json`` nor from
+    ``expected_epochs`` has status 'unknown': whether it finished cannot
+    be told, so it stays out of the statistics."""
     recorded = _read_json(osp.join(run_dir, RUN_FILE)) or {}
     done = _read_json(osp.join(run_dir, DONE_FILE)) or {}
     metrics = read_val_metrics(run_dir)
@@ -209,6 +237,8 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
                   val_file=recorded.get('val_file'),
                   holdout=recorded.get('holdout'),
                   invocation=recorded.get('invocation'),
+                  missing_validations=missing_validations(
+                      list(metrics), recorded.get('options'), epochs),
                   invocations=list(dict.fromkeys(
                       s['invocation'] for s in recorded_sittings(recorded)
                       if s.get('invocation'))),
@@ -221,6 +251,8 @@ def summarize_run(run_dir: str, keys: Dict[str, str],
         status = 'missing'
     elif last is None or (epochs is not None and last != epochs):
         status = 'failed' if failed else 'incomplete'
+    elif epochs is None:
+        status = 'unknown'
     else:
         status = 'finished'
     result['status'] = status

@@ -61,6 +61,39 @@ def run_state(run: Run) -> str:
     return 'restart'
 
 
+# the subfolder of a run folder where a restarted run's abandoned start is
+# kept (each start in a folder named by when it was set aside)
+ABANDONED_DIR = 'abandoned'
+
+
+def set_aside_abandoned(run_dir: str) -> Optional[str]:
+    """Move the records of a run's abandoned start (its mmengine log
+    folders, ``run.json``, ``done.json``, ``last_checkpoint``) into
+    ``<run_dir>/abandoned/<time>/`` before the run starts again, so that
+    the new start's curve, sittings and training time are its own: the old
+    start's validations would otherwise stand for the new start's epochs
+    until it validates them, and its training time would be added to the
+    new start's. Nothing is deleted. Returns the folder, or None when
+    there was nothing to move."""
+    names = sorted(
+        name for name in os.listdir(run_dir)
+        if osp.isdir(osp.join(run_dir, name, 'vis_data'))
+        or name in (RUN_FILE, DONE_FILE, LAST_CHECKPOINT))
+    if not names:
+        return None
+    target = osp.join(run_dir, ABANDONED_DIR, time.strftime('%Y%m%d_%H%M%S'))
+    suffix = 0
+    while osp.exists(target + (f'_{suffix}' if suffix else '')):
+        suffix += 1
+    target += f'_{suffix}' if suffix else ''
+    os.makedirs(target)
+    for name in names:
+        os.replace(osp.join(run_dir, name), osp.join(target, name))
+    print(f'{run_dir}: the abandoned start\'s records ({", ".join(names)}) '
+          f'moved to {target}', flush=True)
+    return target
+
+
 def _checkpoint_to_resume(run_dir: str) -> Tuple[bool, Optional[str]]:
     """Whether the run folder holds the checkpoint its ``last_checkpoint``
     names (mmengine resumes from the path written in that file), and the
@@ -127,6 +160,31 @@ def settings_mismatches(runs: Sequence[Run]) -> List[str]:
         if differs is not None:
             found.append(f'{run.run_dir}: {differs}')
     return found
+
+
+def lost_validation(run: Run) -> Optional[int]:
+    """The epoch of the checkpoint the run resumes from when the training
+    validates there (``train_cfg.val_interval`` of its options, or its
+    final epoch) but no metrics of it were logged: mmengine saves an
+    epoch's checkpoint before validating it, so a sitting stopped in
+    between (the time limit, Ctrl-C, a machine's end) loses that
+    validation, and the resumed training would go on without it. None
+    otherwise."""
+    pointer = osp.join(run.run_dir, LAST_CHECKPOINT)
+    try:
+        with open(pointer) as f:
+            found = re.fullmatch(r'epoch_(\d+)\.pth',
+                                 osp.basename(f.read().strip()))
+    except OSError:
+        return None
+    if not found:
+        return None
+    epoch = int(found.group(1))
+    interval = parse_cfg_options(run.options).get('train_cfg.val_interval', 1)
+    if not (isinstance(interval, int) and interval > 0 and (
+            epoch % interval == 0 or epoch == run.epochs)):
+        return None
+    return None if epoch in read_val_metrics(run.run_dir) else epoch
 
 
 def _mtime(path: str) -> Optional[float]:
@@ -337,7 +395,9 @@ class Launcher:
     def command(self, run: Run, resume: bool = False) -> List[str]:
         script = osp.relpath(self.train_script)
         script = self.train_script if script.startswith('..') else script
-        return [sys.executable, script, *run.train_args()] + \
+        extra = ['validate_at_resume=True'] \
+            if resume and lost_validation(run) is not None else []
+        return [sys.executable, script, *run.train_args(extra)] + \
             (['--resume'] if resume else [])
 
     def past_time_limit(self) -> bool:
@@ -355,11 +415,20 @@ class Launcher:
             return not self.past_time_limit()
         return time.time() + TIME_MARGIN * first_checkpoint_s <= self.stop_by
 
-    def train(self, run: Run, resume: bool) -> dict:
+    def train(self, run: Run, resume: bool,
+              planned: Optional[str] = None) -> dict:
         """Train one run to its end (or the time limit) and return its
         ``done.json`` record; ``cancelled`` when stopped or past the limit
         before it started, ``busy`` (who) when another process trains it
-        (:class:`RunLock`): then nothing in its folder is written."""
+        (:class:`RunLock`): then nothing in its folder is written.
+
+        ``planned``: the :func:`run_state` the sitting found before it
+        started any training. It is checked again once the lock is held,
+        since another sitting may have trained the run in between: one
+        finished since is left alone (``finished_elsewhere``), one with a
+        checkpoint since is resumed, and a run still to be started again
+        ('restart') first has its abandoned start's records set aside
+        (:func:`set_aside_abandoned`)."""
         if self.stopping or self.past_time_limit():
             return dict(returncode=None, cancelled=True)
         os.makedirs(run.run_dir, exist_ok=True)
@@ -367,6 +436,13 @@ class Launcher:
         if not lock.acquire():
             return dict(returncode=None, busy=lock.holder())
         try:
+            if planned is not None:
+                state = run_state(run)
+                if state == 'finished':
+                    return dict(returncode=0, finished_elsewhere=True)
+                resume = state == 'resume'
+                if state == 'restart':
+                    set_aside_abandoned(run.run_dir)
             return self._train(run, resume, lock)
         finally:
             lock.release()
@@ -520,8 +596,13 @@ def train_all(runs: List[Run], args, invocation: str,
             print(f'[{next(counter)}/{len(todo)}] {run.name} seed {run.seed}'
                   f'{" (resumed)" if state == "resume" else ""}: '
                   f'{osp.join(run.run_dir, LOG_FILE)}', flush=True)
-        done = launcher.train(run, resume=state == 'resume')
+        done = launcher.train(run, resume=state == 'resume', planned=state)
         if launcher.stopping:
+            return
+        if done.get('finished_elsewhere'):
+            with print_lock:
+                print(f'  {run.name} seed {run.seed}: finished by another '
+                      'sitting meanwhile', flush=True)
             return
         if done.get('cancelled'):  # the time limit came first
             left.append(run)

@@ -119,7 +119,9 @@ class CheckedRunner(Runner):
     :class:`TeacherClassesHook` (the teacher's classes must be the training
     dataset's, in its order). Every run registers a
     :class:`FinalValidationHook`: a training resumed from its final
-    checkpoint (stopped during its last validation) validates it."""
+    checkpoint (stopped during its last validation) validates it; with the
+    config field ``validate_at_resume=True``, so does a training resumed
+    from any checkpoint the loop validates at."""
 
     _resuming = False
 
@@ -144,9 +146,20 @@ class CheckedRunner(Runner):
         if getattr(unwrapped(self), 'distiller', None) is not None and not any(
                 isinstance(h, TeacherClassesHook) for h in self.hooks):
             self.register_hook(dict(type=TeacherClassesHook))
-        # a training resumed at its end still gets its final validation
-        if not any(isinstance(h, FinalValidationHook) for h in self.hooks):
-            self.register_hook(dict(type=FinalValidationHook))
+        # a training resumed at its end still gets its final validation;
+        # with validate_at_resume=True any resumed checkpoint the loop
+        # validates at (the comparison tool: one whose validation was lost)
+        at_resume = self.cfg.get('validate_at_resume', False)
+        if at_resume not in (True, False):
+            raise ValueError('config field "validate_at_resume": expected '
+                             f'True or False, got {at_resume!r}')
+        found = [h for h in self.hooks if isinstance(h, FinalValidationHook)]
+        if not found:
+            self.register_hook(dict(type=FinalValidationHook,
+                                    at_resume=at_resume))
+        elif at_resume:
+            for hook in found:
+                hook.at_resume = True
 
     def register_hook(self, hook, priority=None) -> None:
         if isinstance(hook, dict) and hook.get('type') in (

@@ -146,3 +146,28 @@ def test_no_validation_where_mmengine_would_not_validate(
     runner.register_hook(counter)
     runner.train()
     assert counter.epochs == []
+
+
+@pytest.mark.usefixtures('single_thread')
+def test_validate_at_resume_mends_a_lost_validation(
+        stopped_in_final_validation, cards_coco, tmp_path):
+    """The same checkpoint resumed into a 2-epoch schedule with
+    ``validate_at_resume=True`` (what the comparison tool adds when the
+    resumed epoch's validation was lost): epoch 1 is validated before
+    training on, then epoch 2 as scheduled, both logged."""
+    work_dir = _copy(stopped_in_final_validation, tmp_path / 'work')
+    cfg = _config(cards_coco, work_dir, resume=True, epochs=2)
+    cfg.validate_at_resume = True
+    runner = CheckedRunner.from_cfg(cfg)
+    counter = _CountsValidations()
+    runner.register_hook(counter)
+    runner.train()
+    assert counter.epochs == [1, 2]
+    assert list(read_val_metrics(str(work_dir))) == [1, 2]
+
+
+def test_validate_at_resume_must_be_a_bool(cards_coco, tmp_path):
+    cfg = _config(cards_coco, tmp_path / 'work')
+    cfg.validate_at_resume = 'yes'
+    with pytest.raises(ValueError, match='validate_at_resume'):
+        CheckedRunner.from_cfg(cfg)

@@ -690,6 +690,9 @@ def test_summarize_only_says_which_settings_the_runs_did_not_use(
     assert summary['settings_differ_from_runs'] == found
     assert "warning: not this command's settings: " in \
         capsys.readouterr().out
+    # the markdown report says so too, under its command
+    report = (tmp_path / 'r.md').read_text()
+    assert f"- not this command's settings: {found[0]}" in report
 
 
 def test_a_metric_key_no_run_logged_is_an_error(tool, tmp_path):
@@ -1041,3 +1044,158 @@ def test_training_threads_default(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     monkeypatch.setattr(os, 'cpu_count', lambda: 16)
     assert [default_threads(j) for j in (1, 6, 8, 32)] == [16, 2, 2, 1]
+
+
+def test_a_restarted_run_replaces_the_abandoned_start_before_validating(
+        tool, tmp_path):
+    """A run started again (a 'restart': its checkpoint was lost) logs into
+    a new folder; once it has trained, the abandoned start's validations
+    from its first trained epoch on are no longer its curve, even before
+    the new start validates."""
+    run_dir = write_run(tmp_path, 'm', 0, {2: (0.1, 0.2), 4: (0.2, 0.3),
+                                           6: (0.3, 0.4)}, 10, done=False)
+    vis = run_dir / '20260102_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    vis.joinpath('scalars.json').write_text(''.join(
+        json.dumps(dict(loss=1.0, loss_cls=0.5, epoch=e, iter=10 * e,
+                        step=10 * e)) + '\n' for e in (1, 2, 3)))
+    assert tool.read_val_metrics(str(run_dir)) == {}
+    assert tool.read_train_loss(str(run_dir)) == {
+        1: 0.5, 2: 0.5, 3: 0.5}
+    with open(vis / 'scalars.json', 'a') as f:
+        f.write(json.dumps({'coco/bbox_mAP': 0.7, 'step': 2}) + '\n')
+    assert list(tool.read_val_metrics(str(run_dir))) == [2]
+
+
+def test_a_lost_validation_is_reported(tool, tmp_path):
+    """An epoch the training validates at but logged nothing for (a sitting
+    stopped between its checkpoint and its validation) is named in the
+    report, run by run."""
+    curve = {2: (0.1, 0.2), 4: (0.2, 0.3), 8: (0.3, 0.4), 10: (0.3, 0.4)}
+    for name in ('netaug_m', 'plain_m'):
+        run_dir = write_run(tmp_path, name, 0, curve if name == 'plain_m'
+                            else {**curve, 6: (0.2, 0.3)}, 10)
+        recorded = json.loads((run_dir / 'run.json').read_text())
+        recorded['options'] = ['train_cfg.val_interval=2']
+        (run_dir / 'run.json').write_text(json.dumps(recorded))
+    summary = tool.summarize([('configs/netaug_m.py', 'configs/plain_m.py')],
+                             [0], str(tmp_path))
+    runs = {role: summary['pairs'][0][role]['runs']['0']
+            for role in ('netaug', 'plain')}
+    assert runs['plain']['missing_validations'] == [6]
+    assert runs['netaug']['missing_validations'] == []
+    report = tool.format_report(summary)
+    assert 'plain_m seed 0: no validation logged at epoch(s) 6' in report
+    assert 'netaug_m seed 0: no validation' not in report
+    assert tool.missing_validations([2, 4, 5], ['train_cfg.val_interval=2'],
+                                    5) == []
+    assert tool.missing_validations([4, 5], ['train_cfg.val_interval=2'],
+                                    5) == [2]
+    assert tool.missing_validations([5], [], 5) == []  # interval unknown
+
+
+def test_a_run_of_unknown_length_is_not_in_the_statistics(tool, tmp_path):
+    """A run folder whose schedule length is recorded nowhere (no "epochs"
+    in run.json, no --epochs) may have stopped anywhere: it is not counted
+    as finished, and the report says what to give."""
+    write_run(tmp_path, 'netaug_m', 0, {2: (0.3, 0.5), 4: (0.3, 0.5)}, 4)
+    write_run(tmp_path, 'plain_m', 0, {2: (0.2, 0.4)}, None)
+    pairs = [('configs/netaug_m.py', 'configs/plain_m.py')]
+    summary = tool.summarize(pairs, [0], str(tmp_path))
+    plain = summary['pairs'][0]['plain']['runs']['0']
+    assert plain['status'] == 'unknown' and plain['AP50'] is None
+    assert summary['pairs'][0]['difference']['AP50']['n'] == 0
+    assert 'plain_m seed 0: its schedule length is not recorded' in \
+        tool.format_report(summary)
+    summary = tool.summarize(pairs, [0], str(tmp_path), expected_epochs=2)
+    assert summary['pairs'][0]['plain']['runs']['0']['status'] == 'finished'
+
+
+def test_training_time_counts_a_run_in_two_pairs_once(tool, tmp_path):
+    for name in ('netaug_a', 'netaug_b', 'plain_m'):
+        write_run(tmp_path, name, 0, {2: (0.3, 0.5)}, 2)  # 10 s each
+    summary = tool.summarize([('configs/netaug_a.py', 'configs/plain_m.py'),
+                              ('configs/netaug_b.py', 'configs/plain_m.py')],
+                             [0], str(tmp_path))
+    header = tool.report_header(summary, 'compare', 'cpu: test', 1.0)
+    assert any('training time of all runs: 0:00:30' in line
+               for line in header)
+
+
+def test_a_restart_sets_the_abandoned_start_aside(tmp_path, capsys):
+    """A run the sitting starts again ('restart') first moves its abandoned
+    start's records into abandoned/<time>/, so that the new start's curve,
+    sittings and training time are its own; nothing is deleted."""
+    from mmdet_netaug.comparison.planning import Run
+    from mmdet_netaug.comparison.running import Launcher
+
+    script = tmp_path / 'train.py'
+    script.write_text('pass\n')
+    run_dir = write_run(tmp_path, 'm', 0, {2: (0.1, 0.2)}, 4, done=False)
+    (run_dir / 'done.json').write_text(json.dumps(dict(
+        returncode=None, running=True, train_time_total_s=500.0)))
+    (run_dir / 'last_checkpoint').write_text('/gone/epoch_2.pth')
+    recorded = json.loads((run_dir / 'run.json').read_text())
+    (run_dir / 'run.json').write_text(json.dumps(dict(
+        recorded, options=[], sittings=[dict(invocation='first')])))
+    run = Run('plain', 'configs/m.py', 0, str(run_dir), [], epochs=4)
+    launcher = Launcher(None, 'second', 'cpu', str(script))
+    done = launcher.train(run, resume=False, planned='restart')
+    assert done['returncode'] == 0 and done['train_time_total_s'] < 100
+    aside = os.listdir(run_dir / 'abandoned')
+    assert len(aside) == 1
+    assert sorted(os.listdir(run_dir / 'abandoned' / aside[0])) == [
+        '20260101_000000', 'done.json', 'last_checkpoint', 'run.json']
+    assert 'moved to' in capsys.readouterr().out
+    sittings = json.loads((run_dir / 'run.json').read_text())['sittings']
+    assert [s['invocation'] for s in sittings] == ['second']
+    from mmdet_netaug.comparison.results import read_val_metrics
+    assert read_val_metrics(str(run_dir)) == {}
+
+
+def test_a_run_finished_by_another_sitting_meanwhile_is_left_alone(tmp_path):
+    """The state a sitting planned is checked again under the run's lock:
+    a run another sitting finished in between is not trained again."""
+    from mmdet_netaug.comparison.planning import Run
+    from mmdet_netaug.comparison.running import Launcher
+
+    script = tmp_path / 'train.py'
+    script.write_text('raise SystemExit(3)\n')
+    run_dir = write_run(tmp_path, 'm', 0, {2: (0.1, 0.2)}, 2)
+    (run_dir / 'run.json').write_text(json.dumps(dict(
+        config='configs/m.py', options=[], epochs=2)))
+    before = sorted(os.listdir(run_dir))
+    run = Run('plain', 'configs/m.py', 0, str(run_dir), [], epochs=2)
+    done = Launcher(None, 'x', 'cpu', str(script)).train(
+        run, resume=False, planned='new')
+    assert done == dict(returncode=0, finished_elsewhere=True)
+    assert sorted(set(os.listdir(run_dir)) - {'.lock'}) == before
+
+
+def test_a_resume_after_a_lost_validation_validates_first(tmp_path):
+    """Resuming from a checkpoint whose epoch the training validates at but
+    logged nothing for, the sitting's command asks the training to
+    validate it before training on (config field validate_at_resume)."""
+    from mmdet_netaug.comparison.planning import Run
+    from mmdet_netaug.comparison.running import Launcher, lost_validation
+
+    run_dir = write_run(tmp_path, 'm', 0, {2: (0.1, 0.2)}, 10, done=False)
+    (run_dir / 'epoch_4.pth').write_text('')
+    (run_dir / 'last_checkpoint').write_text(str(run_dir / 'epoch_4.pth'))
+    run = Run('plain', 'configs/m.py', 0, str(run_dir),
+              ['train_cfg.val_interval=2'], epochs=10)
+    launcher = Launcher(None, 'x', 'cpu', 'train.py')
+    assert lost_validation(run) == 4
+    command = launcher.command(run, resume=True)
+    assert command[-2:] == ['validate_at_resume=True', '--resume']
+    assert 'validate_at_resume=True' not in launcher.command(run)
+    # not an epoch it validates at: nothing lost
+    odd = Run('plain', 'configs/m.py', 0, str(run_dir),
+              ['train_cfg.val_interval=3'], epochs=10)
+    assert lost_validation(odd) is None
+    # validated: nothing lost
+    with open(run_dir / '20260101_000000' / 'vis_data' / 'scalars.json',
+              'a') as f:
+        f.write(json.dumps({'coco/bbox_mAP': 0.2, 'step': 4}) + '\n')
+    assert lost_validation(run) is None
+    assert 'validate_at_resume=True' not in launcher.command(run, True)

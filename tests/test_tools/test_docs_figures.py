@@ -214,3 +214,49 @@ def test_paired_table_matches_results(doc, anchor, rows):
                     check_close(number(doc_value), value,
                                 f'{where}, 95% CI')
     assert found == set(rows), f'{doc}: rows {set(rows) - found} missing'
+
+
+@pytest.mark.parametrize('path', sorted(
+    p.name for p in (REPO / 'docs' / 'evidence').glob('*.json')))
+def test_results_json_is_what_its_runs_say(path):
+    """Every committed results JSON is what the comparison reads from the
+    committed run records beside it today: each run's status and final
+    metrics, and each paired difference (final epoch and last fifth). A
+    JSON left behind when a record changed, or records the reader now
+    reads otherwise, fail here (the tables above are checked against the
+    JSONs)."""
+    import os
+    import os.path as osp
+
+    from mmdet_netaug.comparison import summarize
+    with open(REPO / 'docs' / 'evidence' / path) as f:
+        results = json.load(f)
+    if not osp.isdir(REPO / results['work_dir']):
+        pytest.skip(f'{results["work_dir"]}: records not committed')
+    pairs = [(p['netaug']['config'], p['plain']['config'])
+             for p in results['pairs']]
+    cwd = os.getcwd()
+    os.chdir(REPO)  # work_dir is relative to the repository
+    try:
+        again = summarize(pairs, results['seeds'], results['work_dir'],
+                          results['keys'],
+                          results.get('settings', {}).get('epochs'))
+    finally:
+        os.chdir(cwd)
+    for old, new in zip(results['pairs'], again['pairs'], strict=True):
+        for role in ('netaug', 'plain'):
+            for seed, run in old[role]['runs'].items():
+                fresh = new[role]['runs'][seed]
+                where = f'{path}: {old[role]["name"]} seed {seed}'
+                assert fresh['status'] == run['status'], where
+                for metric in ('mAP', 'AP50', 'train_loss', 'last_epoch'):
+                    assert fresh[metric] == pytest.approx(run[metric]), \
+                        f'{where} {metric}'
+        for view in ('difference', 'difference_last_fifth'):
+            for metric, diff in old.get(view, {}).items():
+                fresh = new[view][metric]
+                where = f'{path}: {old["netaug"]["name"]} {view} {metric}'
+                assert fresh['per_seed'] == pytest.approx(
+                    diff['per_seed']), where
+                for key in ('mean', 'standard_error'):
+                    assert fresh[key] == pytest.approx(diff[key]), where

@@ -238,7 +238,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         raise SystemExit(f'Error: {error}') from None
     wall_time = time.time() - start
     report = format_report(
-        summary, report_header(summary, command, device, wall_time))
+        summary, report_header(summary, command, device, wall_time,
+                               mismatches))
     report += f'\n\nCurves: {args.plot}\n'
     print('\n' + report, flush=True)
     summary.update(command=command, device=device, wall_time_s=wall_time,

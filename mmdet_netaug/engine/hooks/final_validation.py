@@ -6,13 +6,15 @@ from mmdet.registry import HOOKS
 
 
 def _final_step(loop):
-    """(where the loop stands, its last step, ``val_begin``, the unit) in
-    epochs or iterations, as the loop counts validation; None for another
-    loop."""
+    """(where the loop stands, its last step, ``val_begin``,
+    ``val_interval``, the unit) in epochs or iterations, as the loop counts
+    validation; None for another loop."""
     if isinstance(loop, EpochBasedTrainLoop):
-        return loop.epoch, loop.max_epochs, loop.val_begin, 'epoch'
+        return (loop.epoch, loop.max_epochs, loop.val_begin,
+                loop.val_interval, 'epoch')
     if isinstance(loop, IterBasedTrainLoop):
-        return loop.iter, loop.max_iters, loop.val_begin, 'iteration'
+        return (loop.iter, loop.max_iters, loop.val_begin, loop.val_interval,
+                'iteration')
     return None
 
 
@@ -35,20 +37,42 @@ class FinalValidationHook(Hook):
     :class:`~mmdet_netaug.engine.CheckedRunner` (``tools/train.py``)
     registers it; with mmengine's own ``Runner`` add
     ``dict(type='FinalValidationHook')`` to ``custom_hooks``.
+
+    With ``at_resume=True`` (``CheckedRunner``: the config field
+    ``validate_at_resume=True``) it validates any checkpoint a training
+    resumes from at which the loop validates (``val_begin`` and
+    ``val_interval``), not only the final one: a sitting stopped between
+    an epoch's checkpoint and its validation leaves that epoch without
+    metrics, and the next sitting would go on without them (the comparison
+    tool asks for this exactly then).
     """
 
     priority = 'LOWEST'
+
+    def __init__(self, at_resume: bool = False) -> None:
+        if not isinstance(at_resume, bool):
+            raise TypeError('FinalValidationHook at_resume (config field '
+                            f'validate_at_resume): expected True or False, '
+                            f'got {at_resume!r}')
+        self.at_resume = at_resume
 
     def before_train(self, runner) -> None:
         position = _final_step(runner.train_loop)
         if position is None or runner.val_loop is None:
             return
-        at, last, val_begin, unit = position
+        at, last, val_begin, interval, unit = position
         # at > last: a longer schedule's checkpoint, which mmengine does
         # not validate either; at == 0: nothing was trained or resumed
-        if at != last or at == 0 or last < val_begin:
+        if at > last or at == 0 or at < val_begin:
             return
-        runner.logger.info(
-            f'resumed at the final {unit} ({at}) with nothing to train: '
-            'validating the final checkpoint')
+        if at == last:
+            runner.logger.info(
+                f'resumed at the final {unit} ({at}) with nothing to train: '
+                'validating the final checkpoint')
+        elif self.at_resume and at % interval == 0:
+            runner.logger.info(
+                f'resumed at {unit} {at}, which the training validates: '
+                'validating the checkpoint before training on')
+        else:
+            return
         runner.val_loop.run()
