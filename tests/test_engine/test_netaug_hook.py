@@ -376,3 +376,50 @@ def test_plain_configs_keep_their_cudnn_benchmark_setting(cards_coco,
     assert netaug_cudnn_benchmark(cfg) is False
     cfg.env_cfg = None
     assert netaug_cudnn_benchmark(cfg) is False
+
+
+def test_a_run_resumed_at_its_end_reestimates_on_the_switched_pipeline(
+        cards_coco, tmp_path):
+    """RTMDet's (and YOLOX's) data switch at an epoch's start
+    (PipelineSwitchHook, YOLOXModeSwitchHook). A run resumed at its end
+    validates before any epoch starts: the switch is applied first, so its
+    BatchNorm re-estimation draws the second stage's images, as the
+    uninterrupted run did (with the first stage's, the statistics differ)."""
+    cfg = cards_runner_config('netaug_rtmdet_tiny_cards.py', cards_coco,
+                              tmp_path, train_images=2, test_images=1,
+                              epochs=2, batch_size=2)
+    # a plain dataset, as in the COCO configs (the cards one repeats)
+    cfg.train_dataloader.dataset = cfg.train_dataloader.dataset.dataset
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'NetAugHook':
+            hook['bn_calibration_batches'] = 1
+    stage2 = [dict(type='LoadImageFromFile'),
+              dict(type='LoadAnnotations', with_bbox=True),
+              dict(type='Resize', scale=(160, 160), keep_ratio=True),
+              dict(type='Pad', size=(320, 320),
+                   pad_val=dict(img=(114, 114, 114))),
+              dict(type='PackDetInputs')]
+    cfg.custom_hooks.insert(0, dict(type='PipelineSwitchHook',
+                                    switch_epoch=1, switch_pipeline=stage2))
+    cfg.custom_hooks.append(dict(type='FinalValidationHook'))
+    seen = []
+
+    def run(cfg):
+        runner = Runner.from_cfg(cfg)
+        bn = runner.model.detector.backbone.backbone.stem[0].bn
+
+        @HOOKS.register_module(force=True)
+        class _SeeValidation(Hook):
+            def before_val_iter(self, runner, batch_idx, data_batch=None):
+                if batch_idx == 0:
+                    seen.append(bn.running_mean.clone())
+        runner.register_hook(_SeeValidation(), 'LOWEST')
+        runner.train()
+
+    run(cfg.copy())
+    validated = len(seen)  # the final epoch's validation last
+    resumed = cfg.copy()
+    resumed.resume, resumed.load_from = True, str(tmp_path / 'epoch_2.pth')
+    run(resumed)
+    assert len(seen) == validated + 1
+    assert torch.allclose(seen[-2], seen[-1])

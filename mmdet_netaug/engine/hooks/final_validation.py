@@ -75,4 +75,32 @@ class FinalValidationHook(Hook):
                 'validating the checkpoint before training on')
         else:
             return
+        if unit == 'epoch':
+            _switch_data_as_of(runner, at)
         runner.val_loop.run()
+
+
+def _switch_data_as_of(runner, epoch: int) -> None:
+    """Put the training data where it was while ``epoch`` trained, before a
+    validation at resume: mmdet's ``PipelineSwitchHook`` (RTMDet's second
+    stage) and ``YOLOXModeSwitchHook`` (YOLOX without Mosaic and MixUp)
+    switch at an epoch's start, which a resumed run has not reached yet.
+    NetAug's BatchNorm re-estimation before the validation draws its
+    batches from that data, so without this a resumed run would measure
+    its statistics on the first stage's images where the uninterrupted run
+    used the second stage's. The hooks act as at the start of ``epoch``
+    (``runner.epoch`` the epochs done before it); switched once, they do
+    not switch again."""
+    from mmdet.engine.hooks import PipelineSwitchHook, YOLOXModeSwitchHook
+    switches = [h for h in runner.hooks
+                if isinstance(h, (PipelineSwitchHook, YOLOXModeSwitchHook))]
+    if not switches:
+        return
+    loop = runner.train_loop
+    done = loop._epoch
+    loop._epoch = epoch - 1
+    try:
+        for hook in switches:
+            hook.before_train_epoch(runner)
+    finally:
+        loop._epoch = done
