@@ -14,6 +14,8 @@ import torch.nn as nn
 from mmengine.dist import all_reduce, get_world_size
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmdet.models.data_preprocessors import BatchSyncRandomResize
+
 
 @contextmanager
 def preserved_rng_state():
@@ -41,7 +43,9 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[dict],
     over ``num_batches`` training batches run through its ``_forward`` (for
     a :class:`NetAugDetector`, the tiny model); under distributed training
     the result is averaged over ranks, so every rank evaluates the same
-    model.
+    model. The data preprocessor's ``BatchSyncRandomResize`` (YOLOX's
+    multi-scale training) is left out: the batches keep the training
+    pipeline's size, and the training's drawn size is left as it was.
 
     Args:
         model (nn.Module): The detector (not a DDP wrapper).
@@ -64,7 +68,19 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[dict],
         m.momentum = None  # cumulative average over the batches
         m.train()
     used = 0
+    preprocessor = getattr(model, 'data_preprocessor', None)
+    augments = getattr(preprocessor, 'batch_augments', None)
     try:
+        if augments is not None:
+            # mmdet's BatchSyncRandomResize (YOLOX) keeps the size it drew
+            # and draws anew at the message hub's iteration: through it, the
+            # statistics would be measured at whatever size the training had
+            # reached (another one after a resume), and the training would go
+            # on at a size the re-estimation drew. Left out, the batches keep
+            # the pipeline's own size, the same in every run.
+            preprocessor.batch_augments = type(augments)(
+                [a for a in augments
+                 if not isinstance(a, BatchSyncRandomResize)])
         with preserved_rng_state():
             for batch in batches:
                 data = model.data_preprocessor(batch, training=True)
@@ -73,6 +89,8 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[dict],
                 if used >= num_batches:
                     break
     finally:
+        if augments is not None:
+            preprocessor.batch_augments = augments
         for m, momentum in zip(norms, momenta):
             m.momentum = momentum
         model.train(was_training)

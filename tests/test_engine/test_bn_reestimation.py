@@ -102,3 +102,36 @@ def test_a_resumed_run_keeps_the_reestimation_seed(cards_coco, tmp_path):
         seeds.append((hook.seed, runner.seed))
     (first, first_run), (resumed, resumed_run) = seeds
     assert resumed == first == first_run == resumed_run
+
+
+def test_reestimation_leaves_yolox_random_resize_alone(cards_coco,
+                                                       tmp_path):
+    """YOLOX's BatchSyncRandomResize keeps the size it drew and draws anew
+    by the message hub's iteration. The re-estimation leaves it out: the
+    statistics do not depend on the size the training had reached (nor on
+    the iteration), and the training goes on at its own size."""
+    from mmengine.logging import MessageHub
+
+    from mmdet_netaug.models.bn_calibration import recalibrate_batchnorm
+    torch.set_num_threads(1)
+    cfg = cards_runner_config(
+        'yolox_tiny_cards.py', cards_coco, tmp_path, train_images=4,
+        batch_size=2, epochs=1, **{
+            'model.data_preprocessor.batch_augments.0.interval': 1,
+            'model.data_preprocessor.batch_augments.0.random_size_range':
+            (320, 480)})
+    runner = Runner.from_cfg(cfg)
+    model = runner.model
+    resize = model.data_preprocessor.batch_augments[0]
+    batches = list(runner.train_dataloader)[:2]
+    hub = MessageHub.get_current_instance()
+    key = 'backbone.stem.conv.bn.running_mean'
+    found = []
+    for iteration, size in ((0, (352, 352)), (1, (448, 448))):
+        hub.update_info('iter', iteration)
+        resize._input_size = size
+        recalibrate_batchnorm(model, batches, 2)
+        assert resize._input_size == size  # the training's, untouched
+        assert model.data_preprocessor.batch_augments[0] is resize
+        found.append(model.state_dict()[key].clone())
+    assert torch.equal(found[0], found[1])
