@@ -14,7 +14,7 @@ from ..models import NetAugDetector
 from ..models.checkpoint_fit import (check_checkpoint_fits,
                                      checkpoint_state_dict, read_checkpoint)
 from ..models.distillation import model_config_without_teacher
-from ..utils.config import load_config
+from ..utils.config import RUNNER_KEYS, load_config
 
 
 class _RawForward(nn.Module):
@@ -63,16 +63,6 @@ STOCK_EQUIVALENTS = {
     'KeepPreviousCheckpointHook': ('CheckpointHook', ()),
     'CPUAmpOptimWrapper': ('AmpOptimWrapper', ()),
 }
-# the config keys mmengine's Runner reads (Runner.from_cfg); the other
-# top-level keys of a config are helper variables
-RUNNER_KEYS = frozenset((
-    'model', 'work_dir', 'train_dataloader', 'val_dataloader',
-    'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr',
-    'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
-    'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
-    'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
-    'visualizer', 'default_scope', 'randomness', 'experiment_name',
-    'model_wrapper_cfg', 'runner_type', 'custom_imports'))
 
 
 def package_types() -> Dict[str, str]:

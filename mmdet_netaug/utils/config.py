@@ -3,9 +3,29 @@
 overrides merged in order, and errors that name the file or the option."""
 import copy
 import os.path as osp
-from typing import Optional
+import warnings
+from typing import List, Optional
 
 from mmengine.config import Config
+
+# the top-level fields mmengine's Runner.from_cfg reads
+RUNNER_KEYS = frozenset((
+    'model', 'work_dir', 'train_dataloader', 'val_dataloader',
+    'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr',
+    'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
+    'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
+    'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
+    'visualizer', 'default_scope', 'randomness', 'experiment_name',
+    'model_wrapper_cfg', 'runner_type', 'custom_imports'))
+# every top-level field read once the file is parsed: the Runner's, those
+# its methods read (wrap_model, train), mmdet's test-time augmentation and
+# this package's own switches (CheckedRunner); any other top-level name of
+# a config file is a variable, already substituted where the file uses it
+READ_FIELDS = RUNNER_KEYS | frozenset((
+    'sync_bn', 'find_unused_parameters', 'activation_checkpointing',
+    'efficient_conv_bn_eval', 'compile', 'tta_model', 'tta_pipeline',
+    'memory_format', 'batched_targets', 'checkpoint_check',
+    'validate_at_resume'))
 
 
 class ConfigError(ValueError):
@@ -63,9 +83,92 @@ def load_config(path: str, *overrides: Optional[dict]) -> Config:
     for options in overrides:
         if not options:
             continue
+        _check_fields(cfg, path, dict(options))
+        max_epochs = cfg.get('train_cfg', {}).get('max_epochs')
         try:
             cfg.merge_from_dict(copy.deepcopy(dict(options)))
         except Exception as error:
             raise ConfigError(path, f'{type(error).__name__}: {error}',
                               dict(options)) from error
+        _warn_schedule_left_behind(cfg, path, dict(options), max_epochs)
     return cfg
+
+
+def _uses(cfg: Config, value, limit: int = 4) -> List[str]:
+    """Dotted names of fields (of the fields read) equal to ``value``."""
+    found: List[str] = []
+
+    def walk(node, name):
+        if len(found) >= limit:
+            return
+        if node == value and name:
+            found.append(name)
+            return
+        if isinstance(node, dict):
+            for key, child in node.items():
+                walk(child, f'{name}.{key}' if name else str(key))
+        elif isinstance(node, (list, tuple)):
+            for index, child in enumerate(node):
+                walk(child, f'{name}.{index}')
+
+    for key in sorted(READ_FIELDS & set(cfg.keys())):
+        walk(cfg[key], key)
+    return found
+
+
+def _check_fields(cfg: Config, path: str, options: dict) -> None:
+    """Refuse an override whose top-level name nothing reads: a variable of
+    the file (``max_epochs``, ``data_root``, ``input_size``: substituted
+    into the fields that use it when the file was read, so overriding it
+    changes nothing) or a name the config does not have (a typo, e.g.
+    ``memory_fromat``), which would be added and ignored."""
+    for key in options:
+        field = key.split('.')[0]
+        if field in READ_FIELDS:
+            continue
+        if field in cfg:
+            uses = _uses(cfg, cfg[field])
+            where = (' (fields with its value: ' + ', '.join(uses) + ')'
+                     if uses else '')
+            raise ConfigError(
+                path, f'{field!r} is a variable of the config file: its '
+                'value was put into the fields that use it when the file '
+                f'was read, so overriding it changes nothing; override '
+                f'those fields instead{where}', {key: options[key]})
+        raise ConfigError(
+            path, f'{field!r} is not a field of the config, nor one that '
+            'mmengine\'s runner or this package reads (a typo?); the '
+            'fields read: ' + ', '.join(sorted(READ_FIELDS)),
+            {key: options[key]})
+
+
+def _warn_schedule_left_behind(cfg: Config, path: str, options: dict,
+                               old_max: Optional[int]) -> None:
+    """Warn when ``train_cfg.max_epochs`` moved but an epoch-based
+    scheduler still ends, or steps, where the file's schedule did (a
+    cosine's ``T_max``/``end`` at the old length, milestones past the new
+    end): the learning rate would not follow the new length."""
+    new_max = cfg.get('train_cfg', {}).get('max_epochs')
+    if old_max is None or new_max is None or new_max == old_max:
+        return
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    left = []
+    for index, scheduler in enumerate(schedulers):
+        if not isinstance(scheduler, dict) or not scheduler.get(
+                'by_epoch', True):
+            continue
+        for key in ('end', 'T_max'):
+            if scheduler.get(key) == old_max:
+                left.append(f'param_scheduler.{index}.{key}={old_max}')
+        late = [m for m in scheduler.get('milestones') or [] if m >= new_max]
+        if late:
+            left.append(f'param_scheduler.{index}.milestones='
+                        f'{list(scheduler["milestones"])}')
+    if left:
+        warnings.warn(
+            f'{path}: train_cfg.max_epochs is now {new_max} (was '
+            f'{old_max}), but {", ".join(left)} still follow the old '
+            'length: override them too (compare_accuracy.py --epochs '
+            'stretches them itself)', stacklevel=3)

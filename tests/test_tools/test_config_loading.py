@@ -36,3 +36,42 @@ def test_errors_name_the_file_or_the_option(tmp_path):
     # a command line ends with one line naming the option, not a traceback
     with pytest.raises(SystemExit, match='Error: --cfg-options'):
         load_cli_config(CARDS, {'model.backbone.widen_factor.x': 1})
+
+
+def test_an_override_that_would_change_nothing_is_refused():
+    """Overriding a variable of the file (substituted when it was read) or
+    a top-level name nothing reads (a typo of a switch) would be silently
+    ignored: both are refused, naming the option; the package's switches
+    and mmengine's fields are taken."""
+    with pytest.raises(ConfigError, match="'cards_max_epochs' is a variable "
+                       r"of the config file.*fields with its value: "
+                       r"param_scheduler\.1\.T_max, param_scheduler\.1\.end, "
+                       r"train_cfg\.max_epochs"):
+        load_config(CARDS, {'cards_max_epochs': 1})
+    # the COCO base's variable, which the cards config does not use
+    with pytest.raises(ConfigError, match="'max_epochs' is a variable"):
+        load_config(CARDS, {'max_epochs': 1})
+    with pytest.raises(ConfigError, match="'data_root' is a variable"):
+        load_config(CARDS, {'data_root': 'elsewhere/'})
+    with pytest.raises(ConfigError, match="'memory_fromat' is not a field"):
+        load_config(CARDS, {'memory_fromat': 'channels_last'})
+    cfg = load_config(CARDS, {'memory_format': 'channels_last',
+                              'batched_targets': True,
+                              'validate_at_resume': True,
+                              'randomness.seed': 3})
+    assert cfg.memory_format == 'channels_last' and cfg.randomness.seed == 3
+    # a file read as it was written is not checked: only the overrides
+    assert 'max_epochs' in load_config(CARDS)
+
+
+def test_a_schedule_left_behind_by_max_epochs_is_a_warning():
+    with pytest.warns(UserWarning, match=r'train_cfg\.max_epochs is now 12 '
+                      r'\(was 30\), but param_scheduler\.1\.end=30'):
+        load_config(CARDS, {'train_cfg.max_epochs': 12})
+    import warnings
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter('always')
+        load_config(CARDS, {'train_cfg.max_epochs': 12,
+                            'param_scheduler.1.T_max': 12,
+                            'param_scheduler.1.end': 12})
+    assert not [w for w in seen if 'max_epochs' in str(w.message)]
