@@ -55,3 +55,6 @@ train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop',
 param_scheduler = _base_.cards_param_scheduler
 default_hooks = _base_.cards_default_hooks
 custom_hooks = []
+# --auto-scale-lr scales from the batch this config trains at (24 on one
+# device)
+auto_scale_lr = dict(enable=False, base_batch_size=24)

@@ -12,3 +12,7 @@ custom_imports = dict(imports=['mmdet_netaug'], allow_failed_imports=False)
 train_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
 val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
 test_dataloader = val_dataloader
+# --auto-scale-lr: mmdet's RTMDet configs inherit base_batch_size=16 from
+# schedule_1x.py, but their lr (0.004) is for 8 GPUs x 32 = 256; scaled
+# from 16 it would come out 16 times too high
+auto_scale_lr = dict(enable=False, base_batch_size=256)

@@ -23,3 +23,6 @@ test_evaluator = val_evaluator
 train_cfg = _base_.cards_train_cfg
 param_scheduler = _base_.cards_param_scheduler
 default_hooks = _base_.cards_default_hooks
+# --auto-scale-lr scales from the batch this lr was measured at (24 on one
+# device, ../shared/gpu/README.md), not the COCO recipe's 8 x 24
+auto_scale_lr = dict(enable=False, base_batch_size=24)

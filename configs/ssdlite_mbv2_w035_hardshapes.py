@@ -73,3 +73,5 @@ optim_wrapper = dict(optimizer=dict(lr=0.03))
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=1, max_keep_ckpts=2))
+# --auto-scale-lr scales from the batch this lr was chosen for (32)
+auto_scale_lr = dict(enable=False, base_batch_size=32)

@@ -54,3 +54,5 @@ optim_wrapper = dict(optimizer=dict(lr=0.05))
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+# --auto-scale-lr scales from the batch this lr was chosen for (8)
+auto_scale_lr = dict(enable=False, base_batch_size=8)

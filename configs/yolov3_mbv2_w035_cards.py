@@ -28,3 +28,6 @@ test_evaluator = val_evaluator
 train_cfg = _base_.cards_train_cfg
 param_scheduler = _base_.cards_param_scheduler
 default_hooks = _base_.cards_default_hooks
+# --auto-scale-lr scales from the batch this config trains at (24 on one
+# device), not the COCO recipe's 8 x 24
+auto_scale_lr = dict(enable=False, base_batch_size=24)

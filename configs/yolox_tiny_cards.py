@@ -47,3 +47,6 @@ train_cfg = _base_.cards_train_cfg
 param_scheduler = _base_.cards_param_scheduler
 default_hooks = _base_.cards_default_hooks
 custom_hooks = [dict(type='SyncNormHook', priority=48)]
+# --auto-scale-lr scales from the batch this config trains at (24 on one
+# device), not the COCO recipe's 8 x 8
+auto_scale_lr = dict(enable=False, base_batch_size=24)

@@ -75,3 +75,23 @@ def test_a_schedule_left_behind_by_max_epochs_is_a_warning():
                             'param_scheduler.1.T_max': 12,
                             'param_scheduler.1.end': 12})
     assert not [w for w in seen if 'max_epochs' in str(w.message)]
+
+
+@pytest.mark.parametrize('name', sorted(
+    p.name for p in (REPO / 'configs').glob('*.py')))
+def test_auto_scale_lr_starts_from_the_batch_the_lr_is_for(name):
+    """--auto-scale-lr multiplies the lr by the batch over
+    ``auto_scale_lr.base_batch_size``: that must be the batch the config's
+    lr was set for. Configs trained on one device (cards, generated data)
+    set it to their own batch; RTMDet's COCO recipe to its 8 x 32 (mmdet's
+    configs inherit 16 from schedule_1x); the other COCO/VOC configs keep
+    mmdet's recipe (8 devices x the per-device batch)."""
+    cfg = load_config(str(REPO / 'configs' / name))
+    base = cfg.auto_scale_lr.base_batch_size
+    batch = cfg.train_dataloader.batch_size
+    if 'rtmdet' in name and 'coco' in name:
+        assert base == 256
+    elif any(k in name for k in ('cards', 'synthetic', 'hardshapes')):
+        assert base == batch
+    else:
+        assert base == 8 * batch
