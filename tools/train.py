@@ -53,6 +53,14 @@ def enable_amp(cfg):
     instead (bfloat16 needs no loss scaling).
     """
     wrapper = cfg.optim_wrapper
+    kind = wrapper.get('type', 'OptimWrapper')
+    if kind not in ('OptimWrapper', 'AmpOptimWrapper', 'CPUAmpOptimWrapper'):
+        # mmdet asserts OptimWrapper; another wrapper (OptimWrapperDict, a
+        # custom one) would silently be replaced by the AMP one
+        raise SystemExit(
+            f'Error: --amp replaces optim_wrapper.type OptimWrapper with a '
+            f'mixed-precision wrapper; this config uses {kind!r}, which it '
+            'would silently drop: set the AMP wrapper in the config instead')
     if has_accelerator():
         if wrapper.get('type') == 'AmpOptimWrapper':
             print_log('AMP training is already enabled in your config.',

@@ -29,6 +29,13 @@ def test_amp_option_picks_the_wrapper_of_the_device(repo, monkeypatch):
     tool.enable_amp(cfg)
     assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
     assert 'loss_scale' not in cfg.optim_wrapper
+    # another wrapper type is not silently replaced (mmdet asserts)
+    for accelerator in (True, False):
+        monkeypatch.setattr(tool, 'has_accelerator', lambda: accelerator)
+        other = Config(dict(optim_wrapper=dict(type='OptimWrapperDict')))
+        with pytest.raises(SystemExit, match="uses 'OptimWrapperDict'"):
+            tool.enable_amp(other)
+        assert other.optim_wrapper.type == 'OptimWrapperDict'
 
 
 def test_wrapper_options_and_state_are_checked():
