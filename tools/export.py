@@ -1,6 +1,6 @@
 """Export a trained NetAug model's tiny detector as a plain mmdet model.
 
-    python tools/export.py CONFIG CHECKPOINT OUT_DIR [--input-size 320 320]
+    python tools/export.py CONFIG CHECKPOINT OUT_DIR [--input-size H W]
         [--tolerance 1e-5] [--force]
 
 Writes OUT_DIR/<config>_tiny.py and OUT_DIR/<config>_tiny.pth, which stock
@@ -23,7 +23,8 @@ from mmengine.runner import Runner
 
 import mmdet_netaug  # noqa: F401  (registers NetAug and applies fixes)
 from mmdet.utils import register_all_modules
-from mmdet_netaug.apis import ExportError, build_netaug_model, export_tiny
+from mmdet_netaug.apis import (ExportError, build_netaug_model, export_tiny,
+                               config_test_size)
 from mmdet_netaug.engine import CheckpointMismatchError
 from mmdet_netaug.utils import CfgOptionsAction, load_cli_config
 from mmdet_netaug.models import recalibrate_batchnorm
@@ -36,8 +37,10 @@ def parse_args():
     parser.add_argument('out_dir', help='folder for the plain config and '
                         'checkpoint')
     parser.add_argument('--input-size', type=int, nargs=2,
-                        default=[320, 320], metavar=('H', 'W'),
-                        help='image size for the checks and FLOPs')
+                        default=None, metavar=('H', 'W'),
+                        help='image size for the checks and FLOPs '
+                        '(default: the config\'s test size, its test '
+                        'pipeline\'s Resize scale)')
     parser.add_argument('--bn-calibration', type=int, default=0,
                         metavar='N', help='re-estimate BatchNorm statistics '
                         'on N training batches first (default: 0, keep the '
@@ -62,6 +65,13 @@ def main():
     except (CheckpointMismatchError, TypeError,
             pickle.UnpicklingError) as e:  # the last: the safe loader's
         raise SystemExit(f'Error: {e}')
+    if args.input_size is None:
+        found = config_test_size(cfg)
+        if found is None:
+            raise SystemExit(f'Error: {args.config} has no Resize with a '
+                             'scale in its test pipeline: give --input-size '
+                             'H W')
+        args.input_size = list(found)
     if args.bn_calibration:
         loader = Runner.build_dataloader(cfg.train_dataloader)
         recalibrate_batchnorm(model, loader, args.bn_calibration)

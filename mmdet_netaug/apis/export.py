@@ -205,6 +205,25 @@ class ExportError(RuntimeError):
     the final names was changed."""
 
 
+def config_test_size(cfg: Config) -> Optional[Tuple[int, int]]:
+    """The image size the config tests at, (H, W): the ``scale`` (W, H) of
+    the first ``Resize`` of its test pipeline (or validation pipeline);
+    None when there is none."""
+    for key in ('test_dataloader', 'val_dataloader'):
+        dataset = (cfg.get(key) or {}).get('dataset') or {}
+        while 'pipeline' not in dataset and isinstance(
+                dataset.get('dataset'), dict):
+            dataset = dataset['dataset']  # a wrapper
+        for step in dataset.get('pipeline') or []:
+            scale = step.get('scale') if isinstance(step, dict) and \
+                _type_name(step.get('type')) == 'Resize' else None
+            if isinstance(scale, (list, tuple)) and len(scale) == 2:
+                return int(scale[1]), int(scale[0])
+            if isinstance(scale, int):
+                return scale, scale
+    return None
+
+
 def export_tiny(cfg: Config,
                 model: NetAugDetector,
                 out_dir: str,

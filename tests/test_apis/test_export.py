@@ -268,3 +268,19 @@ def test_rtmdet_export_loads_strictly_into_stock_mmdet(tmp_path):
     torch.save((images, expected), batch)
     run = _run_stock(STOCK_RAW_OUTPUTS, result, batch)
     assert 'STOCK_EQUAL 6' in run.stdout
+
+
+def test_export_checks_at_the_config_test_size():
+    """tools/export.py's default --input-size is the config's test size
+    (its test pipeline's Resize), not a fixed 320: 224 for the _224
+    configs, 416 for YOLOX-tiny, 640 for RTMDet on COCO."""
+    from mmdet_netaug.apis import config_test_size
+    for name, size in (('netaug_ssdlite_mbv2_cards_224.py', (224, 224)),
+                       ('netaug_yolox_tiny_cards.py', (416, 416)),
+                       ('netaug_rtmdet_tiny_coco.py', (640, 640)),
+                       ('netaug_ssdlite_mbv2_cards.py', (320, 320))):
+        assert config_test_size(load_config(name)) == size, name
+    cfg = load_config('netaug_ssdlite_mbv2_cards.py')
+    cfg.test_dataloader.dataset.pipeline = [dict(type='LoadImageFromFile')]
+    cfg.val_dataloader.dataset.pipeline = [dict(type='LoadImageFromFile')]
+    assert config_test_size(cfg) is None
