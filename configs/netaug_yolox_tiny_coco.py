@@ -1,10 +1,11 @@
 # NetAug YOLOX-tiny on COCO 2017: yolox_tiny_coco.py's tiny model, data and
 # hooks (YOLOX mode switch, norm sync, EMA), trained with NetAug's defaults
 # (see netaug_ssdlite_mbv2.py for every option). NetAugHook's channel sorting
-# also permutes EMAHook's averaged copy. In one process the BatchNorm
-# statistics it writes into checkpoints are re-estimated for the EMA weights
-# saved there; under DDP they are not (a warning says so) and evaluation
-# re-estimates them.
+# also permutes EMAHook's averaged copy. The BatchNorm statistics written
+# into the scheduled checkpoints are re-estimated for the EMA weights saved
+# there, on every rank under DDP too; only a save outside the CheckpointHook
+# schedule in distributed training keeps older ones (a warning says so, and
+# evaluation re-estimates them).
 _base_ = ['./yolox_tiny_coco.py', './_base_/netaug.py']
 custom_imports = _base_.netaug_imports
 detector = _base_.model

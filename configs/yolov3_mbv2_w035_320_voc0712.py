@@ -3,6 +3,8 @@
 # ssdlite_mbv2_w035_voc0712.py (VOC converted once to COCO format with
 # tools/dataset_converters/voc_to_coco.py, see README, so that both VOC AP50
 # and COCO mAP are reported).
+# The head keeps mmdet's YOLOv3 (COCO) anchors, as ssdlite_mbv2_w035_voc0712.py
+# keeps SSDLite's (mmdet has no YOLOv3 config for VOC).
 _base_ = ['./yolov3_mbv2_w035_320_coco.py', './_base_/datasets/voc0712_cocofmt.py']
 
 model = dict(bbox_head=dict(num_classes=20))

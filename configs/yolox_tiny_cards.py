@@ -7,9 +7,11 @@
 #
 # The pipeline is a plain one at 416 (YOLOX-tiny's test size): mmdet's Mosaic
 # and MixUp need the MultiImageMixDataset wrapper, which neither repeats the
-# data nor lets YOLOXModeSwitchHook switch a RepeatDataset. That hook (it
-# only closes Mosaic/MixUp) and EMAHook are left out, as in the other cards
-# configs; SyncNormHook stays.
+# data nor lets YOLOXModeSwitchHook switch a RepeatDataset. That hook and
+# EMAHook are left out, as in the other cards configs; SyncNormHook stays.
+# Besides closing Mosaic/MixUp, the mode switch turns on the head's L1 box
+# loss (bbox_head.use_l1) for the last epochs: this config trains without
+# that stage of mmdet's recipe, in both arms of a comparison alike.
 _base_ = ['./yolox_tiny_coco.py', './_base_/datasets/cards.py']
 
 model = dict(bbox_head=dict(num_classes=6))
