@@ -59,9 +59,10 @@ def main():
         cfg = trigger_visualization_hook(cfg, args)
 
     # check the output name before spending time on building the runner
-    if args.out is not None:
-        assert args.out.endswith(('.pkl', '.pickle')), \
-            'The dump file must be a pkl file.'
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise SystemExit(f'Error: --out {args.out}: the predictions are '
+                         'dumped as a pickle, the name must end with .pkl '
+                         'or .pickle')
 
     try:
         check_dataset_paths(cfg, splits=('test', ))

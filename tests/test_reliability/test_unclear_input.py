@@ -89,3 +89,19 @@ def test_export_refusing_an_unsafe_checkpoint_ends_in_one_line(tmp_path):
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith(f'Error: Refused to load checkpoint {path}')
     assert 'Traceback' not in run.stderr
+
+
+def test_test_tool_refuses_an_out_file_that_is_not_a_pickle(monkeypatch,
+                                                            tmp_path):
+    """tools/test.py --out dumps a pickle: another name is an error naming
+    the option (mmdet's assert, gone under python -O), before any work."""
+    import sys
+
+    from conftest import REPO, load_tool
+    monkeypatch.setattr(sys, 'argv', [
+        'test.py', str(REPO / 'configs' / 'ssdlite_mbv2_w035_cards.py'),
+        str(tmp_path / 'none.pth'), '--out', str(tmp_path / 'preds.json'),
+        '--work-dir', str(tmp_path / 'work')])
+    with pytest.raises(SystemExit, match=r'--out .*preds\.json: .*\.pkl'):
+        load_tool('tools/test.py').main()
+    assert not (tmp_path / 'preds.json').exists()
