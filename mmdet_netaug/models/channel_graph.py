@@ -28,6 +28,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import DepthwiseSeparableConvModule
 from torch.utils._pytree import tree_flatten
 
 from .channel_tracing import ChannelTracer, UnsupportedModelError
@@ -197,13 +198,17 @@ class ChannelGraph:
 
         A block is a module holding two or more convolutions (an inverted
         residual, a detection block, a whole backbone); a conv-norm-act
-        module is not. Channels seen at no block's input or output are the
+        module is not, nor is mmcv's ``DepthwiseSeparableConvModule``, a
+        drop-in for one convolution (as in RTMDet's CSPNeXt blocks and
+        SSDLite's neck). Channels seen at no block's input or output are the
         block's hidden channels: they take the expand choices and may be
         reordered by importance when one layer alone produces them.
         """
         find = tracer.sets.find
         boundary = set()
         for module, sources in tracer.module_io.items():
+            if isinstance(module, DepthwiseSeparableConvModule):
+                continue  # one layer, whatever it holds
             convs = sum(isinstance(m, nn.Conv2d) for m in module.modules())
             if convs >= 2:
                 boundary.update(roots[find(s)]

@@ -32,8 +32,11 @@ class Case(NamedTuple):
 
 
 CASES = [
+    # the neck's extra layers: a 1x1 conv, then a depthwise-separable 3x3
+    # (one layer, not a block), so the 1x1's output is hidden
     Case('netaug_ssdlite_mbv2_cards.py', 'ssdlite_mbv2_w035_cards.py', 320,
-         ('backbone.backbone.layer3.1.expand_conv.conv', ),
+         ('backbone.backbone.layer3.1.expand_conv.conv',
+          'neck.extra_layers.0.0.conv'),
          r'bbox_head\.(cls|reg)_convs\.\d+\.1$', False),
     Case('netaug_ssdlite_mbv2_hardshapes.py',
          'ssdlite_mbv2_w035_hardshapes.py', 224,
@@ -61,10 +64,13 @@ CASES = [
          ('backbone.backbone.stage4.1.conv1.conv', ),
          r'bbox_head\.multi_level_conv_(cls|reg|obj)\.\d+$', True),
     # CSPNeXt's channel attention gates a concatenation; the head's
-    # convolutions are shared across levels (share_conv).
+    # convolutions are shared across levels (share_conv); a CSPNeXt block's
+    # conv1 feeds its depthwise-separable conv2 (hidden channels).
     Case('netaug_rtmdet_tiny_cards.py', 'rtmdet_tiny_cards.py', 128,
          ('backbone.backbone.stage2.1.short_conv.conv',
-          'bbox_head.cls_convs.0.0.conv'),
+          'bbox_head.cls_convs.0.0.conv',
+          'backbone.backbone.stage2.1.blocks.0.conv1.conv',
+          'neck.top_down_blocks.0.blocks.0.conv1.conv'),
          r'bbox_head\.rtm_(cls|reg)\.\d+$', True),
     Case('netaug_rtmdet_w025_coco.py', 'rtmdet_w025_coco.py', 128,
          ('neck.top_down_blocks.0.short_conv.conv', ),
@@ -374,3 +380,29 @@ def test_rtmdet_head_keeps_sharing_its_convolutions():
     assert not isinstance(exported.cls_convs[1][0].conv, DynamicChannelMixin)
     # its assigner looks at the predictions: targets are assigned per pass
     assert model.target_cache.methods == ()
+
+
+@pytest.mark.parametrize('config, names', [
+    ('netaug_ssdlite_mbv2_cards_224.py',
+     [f'neck.extra_layers.{i}.0.conv' for i in range(4)]),
+    ('netaug_rtmdet_tiny_cards.py',
+     [f'backbone.backbone.stage{i}.{j}.blocks.0.conv1.conv'
+      for i, j in ((1, 1), (2, 1), (3, 1), (4, 2))]
+     + ['neck.top_down_blocks.0.blocks.0.conv1.conv',
+        'neck.bottom_up_blocks.1.blocks.0.conv1.conv']),
+])
+def test_a_depthwise_separable_conv_is_one_layer(config, names):
+    """mmcv's DepthwiseSeparableConvModule (a depthwise and a pointwise
+    conv) stands for one convolution, not a block: the channels a block
+    feeds into it are that block's hidden channels, which take the expand
+    choices and are sorted by importance (RTMDet's CSPNeXt blocks, SSDLite's
+    neck extra layers). Counted as a block, they were between-block
+    channels: width choices, never sorted, no longer augmented after the
+    width augmentation stops."""
+    model = build_model(config)
+    graph, choices = model.supernet.graph, model.supernet.choices
+    for name in names:
+        (index, ) = graph.layers[name].outputs
+        group = graph.groups[index]
+        assert group.inner and group.sortable, name
+        assert len(choices[index]) == 4, name  # the expand choices
