@@ -18,7 +18,7 @@ from typing import Callable, Union
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 from mmengine.runner.checkpoint import (_load_checkpoint_to_model,
                                         find_latest_checkpoint)
 
@@ -168,6 +168,17 @@ class CheckedRunner(Runner):
         return super().register_hook(hook, priority)
 
     def load_or_resume(self) -> None:
+        if (not self._has_loaded and not self._resume
+                and isinstance(self._train_loop, BaseLoop)
+                and is_main_process()):  # training, from the start
+            latest = find_latest_checkpoint(self.work_dir)
+            if latest is not None:
+                self.logger.warning(
+                    f'{self.work_dir} holds checkpoints (the latest: '
+                    f'{latest}); without --resume this run trains from the '
+                    'start and overwrites them as it saves (those of later '
+                    'epochs than it reaches stay beside its own): use '
+                    '--resume to continue that run, or another --work-dir')
         if (not self._has_loaded and self._resume
                 and self._load_from is None
                 and find_latest_checkpoint(self.work_dir) is None):

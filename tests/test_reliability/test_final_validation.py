@@ -171,3 +171,20 @@ def test_validate_at_resume_must_be_a_bool(cards_coco, tmp_path):
     cfg.validate_at_resume = 'yes'
     with pytest.raises(ValueError, match='validate_at_resume'):
         CheckedRunner.from_cfg(cfg)
+
+
+@pytest.mark.usefixtures('single_thread')
+def test_training_over_checkpoints_without_resume_warns(
+        stopped_in_final_validation, cards_coco, tmp_path):
+    """A training started without --resume in a work dir that holds
+    checkpoints overwrites them: the log says so (mmdet says nothing)."""
+    work_dir = _copy(stopped_in_final_validation, tmp_path / 'work')
+    runner = CheckedRunner.from_cfg(_config(cards_coco, work_dir))
+    runner.train()
+    logs = ''.join(p.read_text() for p in work_dir.glob('*/*.log'))
+    assert 'holds checkpoints (the latest: ' in logs
+    assert 'without --resume this run trains from the start' in logs
+    fresh = tmp_path / 'fresh'
+    CheckedRunner.from_cfg(_config(cards_coco, fresh)).train()
+    logs = ''.join(p.read_text() for p in fresh.glob('*/*.log'))
+    assert 'holds checkpoints' not in logs
