@@ -163,13 +163,14 @@ def settings_mismatches(runs: Sequence[Run]) -> List[str]:
 
 
 def lost_validation(run: Run) -> Optional[int]:
-    """The epoch of the checkpoint the run resumes from when the training
-    validates there (``train_cfg.val_interval`` of its options, or its
-    final epoch) but no metrics of it were logged: mmengine saves an
-    epoch's checkpoint before validating it, so a sitting stopped in
-    between (the time limit, Ctrl-C, a machine's end) loses that
-    validation, and the resumed training would go on without it. None
-    otherwise."""
+    """The epoch of the checkpoint the run resumes from when no metrics of
+    it were logged: mmengine saves an epoch's checkpoint before validating
+    it, so a sitting stopped in between (the time limit, Ctrl-C, a
+    machine's end) loses that validation, and the resumed training would go
+    on without it. Whether the training validates at that epoch at all
+    (``val_interval``, ``val_begin``, ``dynamic_intervals``) is the
+    training's to tell: ``FinalValidationHook(at_resume=True)`` validates
+    only where the loop would have. None otherwise."""
     pointer = osp.join(run.run_dir, LAST_CHECKPOINT)
     try:
         with open(pointer) as f:
@@ -180,10 +181,6 @@ def lost_validation(run: Run) -> Optional[int]:
     if not found:
         return None
     epoch = int(found.group(1))
-    interval = parse_cfg_options(run.options).get('train_cfg.val_interval', 1)
-    if not (isinstance(interval, int) and interval > 0 and (
-            epoch % interval == 0 or epoch == run.epochs)):
-        return None
     return None if epoch in read_val_metrics(run.run_dir) else epoch
 
 

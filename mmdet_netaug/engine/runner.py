@@ -12,6 +12,7 @@ A plain detector's checkpoint given to a NetAug model (``load_from``, or
 :meth:`NetAugDetector.load_plain_state_dict`). Resuming needs a checkpoint of
 the same model.
 """
+import os.path as osp
 import re
 from collections import OrderedDict
 from typing import Callable, Union
@@ -150,7 +151,7 @@ class CheckedRunner(Runner):
         # with validate_at_resume=True any resumed checkpoint the loop
         # validates at (the comparison tool: one whose validation was lost)
         at_resume = self.cfg.get('validate_at_resume', False)
-        if at_resume not in (True, False):
+        if not isinstance(at_resume, bool):
             raise ValueError('config field "validate_at_resume": expected '
                              f'True or False, got {at_resume!r}')
         found = [h for h in self.hooks if isinstance(h, FinalValidationHook)]
@@ -171,8 +172,11 @@ class CheckedRunner(Runner):
         if (not self._has_loaded and not self._resume
                 and isinstance(self._train_loop, BaseLoop)
                 and is_main_process()):  # training, from the start
-            latest = find_latest_checkpoint(self.work_dir)
-            if latest is not None:
+            # (find_latest_checkpoint prints a note when there is no
+            # pointer, and returns what the pointer names, there or not)
+            latest = find_latest_checkpoint(self.work_dir) if osp.isfile(
+                osp.join(self.work_dir, 'last_checkpoint')) else None
+            if latest is not None and osp.isfile(latest):
                 self.logger.warning(
                     f'{self.work_dir} holds checkpoints (the latest: '
                     f'{latest}); without --resume this run trains from the '

@@ -21,9 +21,12 @@ RUNNER_KEYS = frozenset((
 # its methods read (wrap_model, train), mmdet's test-time augmentation and
 # this package's own switches (CheckedRunner); any other top-level name of
 # a config file is a variable, already substituted where the file uses it
-READ_FIELDS = RUNNER_KEYS | frozenset((
+# (custom_imports is not among them: Config.fromfile imports its modules
+# while it reads the file, so an override would import nothing)
+READ_FIELDS = (RUNNER_KEYS - {'custom_imports'}) | frozenset((
     'sync_bn', 'find_unused_parameters', 'activation_checkpointing',
-    'efficient_conv_bn_eval', 'compile', 'tta_model', 'tta_pipeline',
+    'efficient_conv_bn_eval', 'compile', 'strategy',
+    'init_weights_for_test_or_val', 'tta_model', 'tta_pipeline',
     'memory_format', 'batched_targets', 'checkpoint_check',
     'validate_at_resume'))
 
@@ -84,7 +87,7 @@ def load_config(path: str, *overrides: Optional[dict]) -> Config:
         if not options:
             continue
         _check_fields(cfg, path, dict(options))
-        max_epochs = cfg.get('train_cfg', {}).get('max_epochs')
+        max_epochs = _max_epochs(cfg)
         try:
             cfg.merge_from_dict(copy.deepcopy(dict(options)))
         except Exception as error:
@@ -92,6 +95,14 @@ def load_config(path: str, *overrides: Optional[dict]) -> Config:
                               dict(options)) from error
         _warn_schedule_left_behind(cfg, path, dict(options), max_epochs)
     return cfg
+
+
+def _max_epochs(cfg: Config) -> Optional[int]:
+    """``train_cfg.max_epochs``, or None (no train_cfg, e.g. a test-only
+    config with ``train_cfg = None``, or an iteration-based one)."""
+    train_cfg = cfg.get('train_cfg')
+    return train_cfg.get('max_epochs') if isinstance(train_cfg, dict) \
+        else None
 
 
 def _uses(cfg: Config, value, limit: int = 4) -> List[str]:
@@ -126,6 +137,12 @@ def _check_fields(cfg: Config, path: str, options: dict) -> None:
         field = key.split('.')[0]
         if field in READ_FIELDS:
             continue
+        if field == 'custom_imports':
+            raise ConfigError(
+                path, 'custom_imports is acted on while the file is read '
+                '(its modules are imported then), so overriding it imports '
+                'nothing: add the imports to the config file, or import the '
+                'modules before building', {key: options[key]})
         if field in cfg:
             uses = _uses(cfg, cfg[field])
             where = (' (fields with its value: ' + ', '.join(uses) + ')'
@@ -148,7 +165,7 @@ def _warn_schedule_left_behind(cfg: Config, path: str, options: dict,
     scheduler still ends, or steps, where the file's schedule did (a
     cosine's ``T_max``/``end`` at the old length, milestones past the new
     end): the learning rate would not follow the new length."""
-    new_max = cfg.get('train_cfg', {}).get('max_epochs')
+    new_max = _max_epochs(cfg)
     if old_max is None or new_max is None or new_max == old_max:
         return
     schedulers = cfg.get('param_scheduler') or []

@@ -168,9 +168,10 @@ def test_validate_at_resume_mends_a_lost_validation(
 
 def test_validate_at_resume_must_be_a_bool(cards_coco, tmp_path):
     cfg = _config(cards_coco, tmp_path / 'work')
-    cfg.validate_at_resume = 'yes'
-    with pytest.raises(ValueError, match='validate_at_resume'):
-        CheckedRunner.from_cfg(cfg)
+    for value in ('yes', 1):
+        cfg.validate_at_resume = value
+        with pytest.raises(ValueError, match='validate_at_resume'):
+            CheckedRunner.from_cfg(cfg)
 
 
 @pytest.mark.usefixtures('single_thread')
@@ -187,4 +188,40 @@ def test_training_over_checkpoints_without_resume_warns(
     fresh = tmp_path / 'fresh'
     CheckedRunner.from_cfg(_config(cards_coco, fresh)).train()
     logs = ''.join(p.read_text() for p in fresh.glob('*/*.log'))
+    assert 'holds checkpoints' not in logs
+
+
+@pytest.mark.usefixtures('single_thread')
+def test_validate_at_resume_follows_dynamic_intervals(
+        stopped_in_final_validation, cards_coco, tmp_path):
+    """RTMDet's configs validate more often late in training
+    (train_cfg.dynamic_intervals); mmengine sets the interval at each
+    epoch's start, which a resumed loop has not reached: the hook reads the
+    interval in force at the resumed epoch. Epoch 1 of a 2-epoch schedule
+    validated every 2 epochs is validated at resume only when the dynamic
+    intervals make it every epoch from epoch 1 on."""
+    for dynamic, expected in (([(1, 1)], [1, 2]), (None, [2])):
+        work_dir = _copy(stopped_in_final_validation,
+                         tmp_path / f'work{len(expected)}')
+        cfg = _config(cards_coco, work_dir, resume=True, epochs=2)
+        cfg.train_cfg.val_interval = 2
+        if dynamic:
+            cfg.train_cfg.dynamic_intervals = dynamic
+        cfg.validate_at_resume = True
+        runner = CheckedRunner.from_cfg(cfg)
+        counter = _CountsValidations()
+        runner.register_hook(counter)
+        runner.train()
+        assert counter.epochs == expected, dynamic
+
+
+@pytest.mark.usefixtures('single_thread')
+def test_no_overwrite_warning_for_a_pointer_to_nothing(cards_coco, tmp_path):
+    """Records copied without their checkpoints keep a last_checkpoint
+    naming a missing file: nothing is overwritten, so no warning."""
+    work_dir = tmp_path / 'work'
+    work_dir.mkdir()
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_9.pth'))
+    CheckedRunner.from_cfg(_config(cards_coco, work_dir)).train()
+    logs = ''.join(p.read_text() for p in work_dir.glob('*/*.log'))
     assert 'holds checkpoints' not in logs

@@ -95,3 +95,20 @@ def test_auto_scale_lr_starts_from_the_batch_the_lr_is_for(name):
         assert base == batch
     else:
         assert base == 8 * batch
+
+
+def test_override_checks_take_test_only_and_flexible_runner_configs(
+        tmp_path):
+    """A test-only config (train_cfg = None) takes overrides; the fields
+    mmengine's FlexibleRunner reads are fields; custom_imports, which acts
+    only while the file is read, is refused."""
+    config = tmp_path / 'test_only.py'
+    config.write_text(f"_base_ = ['{CARDS}']\ntrain_cfg = None\n")
+    cfg = load_config(str(config), {'test_evaluator.0.classwise': True})
+    assert cfg.train_cfg is None
+    load_config(str(config), {'train_cfg': None})
+    load_config(CARDS, {'runner_type': 'FlexibleRunner',
+                        'strategy.type': 'DDPStrategy',
+                        'init_weights_for_test_or_val': False})
+    with pytest.raises(ConfigError, match='custom_imports is acted on'):
+        load_config(CARDS, {'custom_imports.imports': ['x']})

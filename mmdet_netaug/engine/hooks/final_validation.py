@@ -1,20 +1,34 @@
 """Validating a training resumed from its final checkpoint."""
+import bisect
+
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from mmdet.registry import HOOKS
 
 
+def _interval_at(loop, step: int) -> int:
+    """The validation interval in force when the loop reached ``step``
+    (mmengine's ``dynamic_intervals``, e.g. RTMDet's every epoch from epoch
+    280 on: the loop sets ``val_interval`` from them at each step's start,
+    which a resumed loop has not reached yet)."""
+    milestones = getattr(loop, 'dynamic_milestones', None)
+    intervals = getattr(loop, 'dynamic_intervals', None)
+    if not milestones or not intervals:
+        return loop.val_interval
+    return intervals[bisect.bisect(milestones, step) - 1]
+
+
 def _final_step(loop):
-    """(where the loop stands, its last step, ``val_begin``,
-    ``val_interval``, the unit) in epochs or iterations, as the loop counts
-    validation; None for another loop."""
+    """(where the loop stands, its last step, ``val_begin``, the
+    validation interval there, the unit) in epochs or iterations, as the
+    loop counts validation; None for another loop."""
     if isinstance(loop, EpochBasedTrainLoop):
         return (loop.epoch, loop.max_epochs, loop.val_begin,
-                loop.val_interval, 'epoch')
+                _interval_at(loop, loop.epoch), 'epoch')
     if isinstance(loop, IterBasedTrainLoop):
-        return (loop.iter, loop.max_iters, loop.val_begin, loop.val_interval,
-                'iteration')
+        return (loop.iter, loop.max_iters, loop.val_begin,
+                _interval_at(loop, loop.iter), 'iteration')
     return None
 
 
