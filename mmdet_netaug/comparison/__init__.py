@@ -23,9 +23,10 @@ __all__ = [
     'RUN_FILE', 'Launcher', 'Run', 'RunLock', 'config_name', 'find_seeds',
     'format_report', 'holdout_mask', 'holdout_names', 'holdout_options',
     'last_fifth_change', 'last_fifth_mean', 'last_fifth_trend', 'mean_std',
-    'missing_validations', 'paired_difference', 'pairs_of', 'parse_cfg_options', 'plan_runs',
-    'plot_curves', 'plotted_seeds', 'read_train_loss', 'read_val_metrics',
-    'report_header', 'role_titles', 'root_of', 'run_state', 'same_settings',
-    'schedule_options', 'settings_mismatches', 'split_holdout',
-    'summarize', 'summarize_run', 'train_all', 'val_ann_file'
+    'missing_validations', 'paired_difference', 'pairs_of',
+    'parse_cfg_options', 'plan_runs', 'plot_curves', 'plotted_seeds',
+    'read_train_loss', 'read_val_metrics', 'report_header', 'role_titles',
+    'root_of', 'run_state', 'same_settings', 'schedule_options',
+    'settings_mismatches', 'split_holdout', 'summarize', 'summarize_run',
+    'train_all', 'val_ann_file'
 ]
