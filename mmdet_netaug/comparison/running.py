@@ -29,8 +29,10 @@ from .results import read_val_metrics, recorded_sittings
 
 
 # -- running ---------------------------------------------------------------
-def run_state(run: Run) -> str:
-    """'finished', 'resume' (checkpoint there), 'restart' or 'new'.
+def run_state(run: Run, say: bool = True) -> str:
+    """'finished', 'resume' (checkpoint there), 'restart' or 'new';
+    ``say``: print why a run with a pointer to a missing checkpoint starts
+    again (once per sitting: not when the state is read again).
 
     Raises SystemExit when the folder holds a run of other settings."""
     recorded = _read_json(osp.join(run.run_dir, RUN_FILE))
@@ -54,7 +56,7 @@ def run_state(run: Run) -> str:
         return 'finished'
     if checkpoint:
         return 'resume'
-    if missing:
+    if missing and say:
         print(f'{osp.join(run.run_dir, LAST_CHECKPOINT)} names {missing}, '
               'which is not there: the run starts again from its first '
               'epoch', flush=True)
@@ -434,7 +436,7 @@ class Launcher:
             return dict(returncode=None, busy=lock.holder())
         try:
             if planned is not None:
-                state = run_state(run)
+                state = run_state(run, say=False)
                 if state == 'finished':
                     return dict(returncode=0, finished_elsewhere=True)
                 resume = state == 'resume'

@@ -1200,3 +1200,22 @@ def test_a_resume_after_a_lost_validation_validates_first(tmp_path):
         f.write(json.dumps({'coco/bbox_mAP': 0.2, 'step': 4}) + '\n')
     assert lost_validation(run) is None
     assert 'validate_at_resume=True' not in launcher.command(run, True)
+
+
+def test_a_restart_says_why_once(tmp_path, capsys):
+    """The state read again under the lock does not repeat why a run with
+    a pointer to a missing checkpoint starts again."""
+    from mmdet_netaug.comparison.planning import Run
+    from mmdet_netaug.comparison.running import train_all
+
+    script = tmp_path / 'train.py'
+    script.write_text('pass\n')
+    run_dir = write_run(tmp_path, 'm', 0, {2: (0.1, 0.2)}, 4, done=False)
+    (run_dir / 'run.json').write_text(json.dumps(dict(
+        config='configs/m.py', options=[], epochs=4)))
+    (run_dir / 'last_checkpoint').write_text('/gone/epoch_2.pth')
+    run = Run('plain', 'configs/m.py', 0, str(run_dir), [], epochs=4)
+    args = argparse.Namespace(jobs=1, threads=1, train_script=str(script),
+                              stop_by=None, map_key='m', ap50_key='a')
+    train_all([run], args, 'test', 'cpu')
+    assert capsys.readouterr().out.count('which is not there') == 1
