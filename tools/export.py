@@ -23,8 +23,8 @@ from mmengine.runner import Runner
 
 import mmdet_netaug  # noqa: F401  (registers NetAug and applies fixes)
 from mmdet.utils import register_all_modules
-from mmdet_netaug.apis import (ExportError, build_netaug_model, export_tiny,
-                               config_test_size)
+from mmdet_netaug.apis import (ExportError, build_netaug_model,
+                               config_test_size, export_tiny)
 from mmdet_netaug.engine import CheckpointMismatchError
 from mmdet_netaug.utils import CfgOptionsAction, load_cli_config
 from mmdet_netaug.models import recalibrate_batchnorm
@@ -60,18 +60,18 @@ def main():
     args = parse_args()
     register_all_modules()
     cfg = load_cli_config(args.config, args.cfg_options)
-    try:
-        model = build_netaug_model(cfg, args.checkpoint)
-    except (CheckpointMismatchError, TypeError,
-            pickle.UnpicklingError) as e:  # the last: the safe loader's
-        raise SystemExit(f'Error: {e}')
-    if args.input_size is None:
+    if args.input_size is None:  # before the model is built and loaded
         found = config_test_size(cfg)
         if found is None:
             raise SystemExit(f'Error: {args.config} has no Resize with a '
                              'scale in its test pipeline: give --input-size '
                              'H W')
         args.input_size = list(found)
+    try:
+        model = build_netaug_model(cfg, args.checkpoint)
+    except (CheckpointMismatchError, TypeError,
+            pickle.UnpicklingError) as e:  # the last: the safe loader's
+        raise SystemExit(f'Error: {e}')
     if args.bn_calibration:
         loader = Runner.build_dataloader(cfg.train_dataloader)
         recalibrate_batchnorm(model, loader, args.bn_calibration)

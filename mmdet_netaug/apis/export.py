@@ -15,6 +15,7 @@ from ..models.checkpoint_fit import (check_checkpoint_fits,
                                      checkpoint_state_dict, read_checkpoint)
 from ..models.distillation import model_config_without_teacher
 from ..utils.config import RUNNER_KEYS, load_config
+from ..utils.data_check import leaf_datasets
 
 
 class _RawForward(nn.Module):
@@ -210,10 +211,8 @@ def config_test_size(cfg: Config) -> Optional[Tuple[int, int]]:
     the first ``Resize`` of its test pipeline (or validation pipeline);
     None when there is none."""
     for key in ('test_dataloader', 'val_dataloader'):
-        dataset = (cfg.get(key) or {}).get('dataset') or {}
-        while 'pipeline' not in dataset and isinstance(
-                dataset.get('dataset'), dict):
-            dataset = dataset['dataset']  # a wrapper
+        leaves = leaf_datasets((cfg.get(key) or {}).get('dataset'), key)
+        _, dataset = next(leaves, (None, {}))
         for step in dataset.get('pipeline') or []:
             scale = step.get('scale') if isinstance(step, dict) and \
                 _type_name(step.get('type')) == 'Resize' else None

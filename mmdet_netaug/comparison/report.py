@@ -112,34 +112,31 @@ def format_report(summary: dict, header: Sequence[str] = ()) -> str:
     notes = []
     for entry in summary['pairs']:
         for role in ROLES:
+            name = entry[role]['name']
             for seed, run in entry[role]['runs'].items():
+                found = []
                 if run['status'] == 'missing':
-                    note = f'- {entry[role]["name"]} seed {seed}: not trained'
+                    found.append(f'- {name} seed {seed}: not trained')
                 elif run['status'] == 'unknown':
-                    note = (f'- {entry[role]["name"]} seed {seed}: its '
-                            'schedule length is not recorded (no "epochs" '
-                            'in its run.json), so whether it finished is '
-                            f'not known (last validated epoch '
-                            f'{run["last_epoch"]}): give --epochs')
+                    found.append(
+                        f'- {name} seed {seed}: its schedule length is not '
+                        'recorded (no "epochs" in its run.json), so whether '
+                        'it finished is not known (last validated epoch '
+                        f'{run["last_epoch"]}): give --epochs')
                 elif run['status'] != 'finished':
-                    note = (f'- {entry[role]["name"]} seed {seed}: '
-                            f'{run["status"]} (last validated epoch '
-                            f'{run["last_epoch"]} of {run["epochs"]})')
-                else:
-                    continue
-                if note not in notes:  # once, if in several pairs
-                    notes.append(note)
-        for role in ROLES:
-            for seed, run in entry[role]['runs'].items():
+                    found.append(f'- {name} seed {seed}: {run["status"]} '
+                                 f'(last validated epoch {run["last_epoch"]}'
+                                 f' of {run["epochs"]})')
                 if run.get('missing_validations'):
-                    note = (f'- {entry[role]["name"]} seed {seed}: no '
-                            'validation logged at epoch(s) ' + ', '.join(
-                                map(str, run['missing_validations']))
-                            + ' (a sitting stopped between the checkpoint '
-                            'and its validation; its curve and last-fifth '
-                            'mean lack them)')
-                    if note not in notes:
-                        notes.append(note)
+                    found.append(
+                        f'- {name} seed {seed}: no validation logged at '
+                        'epoch(s) ' + ', '.join(
+                            map(str, run['missing_validations']))
+                        + ' (a sitting stopped between the checkpoint and '
+                        'its validation; its curve and last-fifth mean '
+                        'lack them)')
+                # once, if in several pairs
+                notes += [note for note in found if note not in notes]
         if len(entry['epochs']) > 1:
             notes.append(f'- pair {entry["netaug"]["name"]}: runs ended at '
                          f'different epochs {entry["epochs"]}')

@@ -83,11 +83,12 @@ def set_aside_abandoned(run_dir: str) -> Optional[str]:
         or name in (RUN_FILE, DONE_FILE, LAST_CHECKPOINT))
     if not names:
         return None
-    target = osp.join(run_dir, ABANDONED_DIR, time.strftime('%Y%m%d_%H%M%S'))
+    base = target = osp.join(run_dir, ABANDONED_DIR,
+                             time.strftime('%Y%m%d_%H%M%S'))
     suffix = 0
-    while osp.exists(target + (f'_{suffix}' if suffix else '')):
+    while osp.exists(target):  # two set aside within a second
         suffix += 1
-    target += f'_{suffix}' if suffix else ''
+        target = f'{base}_{suffix}'
     os.makedirs(target)
     for name in names:
         os.replace(osp.join(run_dir, name), osp.join(target, name))
@@ -173,17 +174,23 @@ def lost_validation(run: Run) -> Optional[int]:
     (``val_interval``, ``val_begin``, ``dynamic_intervals``) is the
     training's to tell: ``FinalValidationHook(at_resume=True)`` validates
     only where the loop would have. None otherwise."""
-    pointer = osp.join(run.run_dir, LAST_CHECKPOINT)
+    epoch = pointer_epoch(osp.join(run.run_dir, LAST_CHECKPOINT))
+    if epoch is None or epoch in read_val_metrics(run.run_dir):
+        return None
+    return epoch
+
+
+def pointer_epoch(pointer: str) -> Optional[int]:
+    """The epoch of the checkpoint a ``last_checkpoint`` file names
+    (``epoch_<k>.pth``); None when the file is missing, being written or
+    names another checkpoint (``iter_<n>.pth``)."""
     try:
         with open(pointer) as f:
             found = re.fullmatch(r'epoch_(\d+)\.pth',
                                  osp.basename(f.read().strip()))
     except OSError:
         return None
-    if not found:
-        return None
-    epoch = int(found.group(1))
-    return None if epoch in read_val_metrics(run.run_dir) else epoch
+    return int(found.group(1)) if found else None
 
 
 def _mtime(path: str) -> Optional[float]:
@@ -276,16 +283,11 @@ class CheckpointWatch:
         saved = _mtime(self.file)
         if saved is None or saved == self.seen:
             return None
-        try:
-            with open(self.file) as f:
-                found = re.fullmatch(r'epoch_(\d+)\.pth',
-                                     osp.basename(f.read().strip()))
-        except OSError:
-            found = None
-        if not found:  # being written (or not an epoch): look again later
+        epoch = pointer_epoch(self.file)
+        if epoch is None:  # being written (or not an epoch): look again later
             return None
         self.seen = saved
-        return int(found.group(1))
+        return epoch
 
     def reason_to_stop(self, now: float, limit: float) -> Optional[str]:
         """Why to stop the training now, or None to let it go on."""

@@ -86,14 +86,15 @@ def load_config(path: str, *overrides: Optional[dict]) -> Config:
     for options in overrides:
         if not options:
             continue
-        _check_fields(cfg, path, dict(options))
+        options = dict(options)
+        _check_fields(cfg, path, options)
         max_epochs = _max_epochs(cfg)
         try:
-            cfg.merge_from_dict(copy.deepcopy(dict(options)))
+            cfg.merge_from_dict(copy.deepcopy(options))
         except Exception as error:
             raise ConfigError(path, f'{type(error).__name__}: {error}',
-                              dict(options)) from error
-        _warn_schedule_left_behind(cfg, path, dict(options), max_epochs)
+                              options) from error
+        _warn_schedule_left_behind(cfg, path, max_epochs)
     return cfg
 
 
@@ -159,7 +160,7 @@ def _check_fields(cfg: Config, path: str, options: dict) -> None:
             {key: options[key]})
 
 
-def _warn_schedule_left_behind(cfg: Config, path: str, options: dict,
+def _warn_schedule_left_behind(cfg: Config, path: str,
                                old_max: Optional[int]) -> None:
     """Warn when ``train_cfg.max_epochs`` moved but an epoch-based
     scheduler still ends, or steps, where the file's schedule did (a

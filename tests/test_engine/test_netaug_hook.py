@@ -207,6 +207,25 @@ def _check_ema_checkpoint(runner, hook, model, path):
     assert not torch.allclose(reestimated(raw_weights), ema_weights[key])
 
 
+class _SeeValidatedBN(Hook):
+    """Keeps a BatchNorm's running mean as each validation starts."""
+
+    def __init__(self, bn, seen):
+        self.bn, self.seen = bn, seen
+
+    def before_val_iter(self, runner, batch_idx, data_batch=None):
+        if batch_idx == 0:
+            self.seen.append(self.bn.running_mean.clone())
+
+
+def _train_seeing_validated_bn(cfg, bn, seen):
+    """Train ``cfg``, appending to ``seen`` the running mean of ``bn(model)``
+    that each validation uses."""
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(_SeeValidatedBN(bn(runner.model), seen), 'LOWEST')
+    runner.train()
+
+
 def test_a_run_resumed_at_its_end_validates_as_the_uninterrupted_one(
         cards_coco, tmp_path):
     """With an appended EMAHook (buffers not averaged), resuming the final
@@ -222,22 +241,13 @@ def test_a_run_resumed_at_its_end_validates_as_the_uninterrupted_one(
     key = 'detector.backbone.backbone.conv1.bn.running_mean'
     validated = []
 
-    def run(cfg):
-        runner = Runner.from_cfg(cfg)
-        bn = runner.model.detector.backbone.backbone.conv1.bn
+    def bn(model):
+        return model.detector.backbone.backbone.conv1.bn
 
-        @HOOKS.register_module(force=True)
-        class _SeeValidation(Hook):
-            def before_val_iter(self, runner, batch_idx, data_batch=None):
-                if batch_idx == 0:
-                    validated.append(bn.running_mean.clone())
-        runner.register_hook(_SeeValidation(), 'LOWEST')
-        runner.train()
-
-    run(cfg.copy())
+    _train_seeing_validated_bn(cfg.copy(), bn, validated)
     resumed = cfg.copy()
     resumed.resume, resumed.load_from = True, str(tmp_path / 'epoch_1.pth')
-    run(resumed)
+    _train_seeing_validated_bn(resumed, bn, validated)
     assert len(validated) == 2
     assert torch.equal(validated[0], validated[1]), key
 
@@ -404,22 +414,13 @@ def test_a_run_resumed_at_its_end_reestimates_on_the_switched_pipeline(
     cfg.custom_hooks.append(dict(type='FinalValidationHook'))
     seen = []
 
-    def run(cfg):
-        runner = Runner.from_cfg(cfg)
-        bn = runner.model.detector.backbone.backbone.stem[0].bn
+    def bn(model):
+        return model.detector.backbone.backbone.stem[0].bn
 
-        @HOOKS.register_module(force=True)
-        class _SeeValidation(Hook):
-            def before_val_iter(self, runner, batch_idx, data_batch=None):
-                if batch_idx == 0:
-                    seen.append(bn.running_mean.clone())
-        runner.register_hook(_SeeValidation(), 'LOWEST')
-        runner.train()
-
-    run(cfg.copy())
+    _train_seeing_validated_bn(cfg.copy(), bn, seen)
     validated = len(seen)  # the final epoch's validation last
     resumed = cfg.copy()
     resumed.resume, resumed.load_from = True, str(tmp_path / 'epoch_2.pth')
-    run(resumed)
+    _train_seeing_validated_bn(resumed, bn, seen)
     assert len(seen) == validated + 1
     assert torch.allclose(seen[-2], seen[-1])
