@@ -172,9 +172,9 @@ def schedule_options(cfg, epochs: int, val_interval: int,
 def _rescaled_schedule(cfg, epochs: int, notes: list) -> List[str]:
     """``--cfg-options`` that stretch the config's epoch-based schedule to
     ``epochs``: every epoch boundary of an epoch-based scheduler (``begin``,
-    ``end``, a cosine's ``T_max``, ``milestones``) and of the hooks that
-    switch at an epoch (``switch_epoch``, ``num_last_epochs``) in
-    proportion, rounded to whole epochs; an ``end`` at or past the last
+    ``end``, a cosine's ``T_max``, ``milestones``), of the validation
+    loop's ``dynamic_intervals`` and of the hooks that switch at an epoch
+    (``switch_epoch``, ``num_last_epochs``) in proportion, rounded to whole epochs; an ``end`` at or past the last
     epoch ends at ``epochs``. A cosine from epoch 0 to the end (the cards
     configs') gets ``T_max = end = epochs``. Iteration-based boundaries
     (warm-ups) stay. Every other change is said in ``notes``."""
@@ -221,6 +221,14 @@ def _rescaled_schedule(cfg, epochs: int, notes: list) -> List[str]:
             notes.append(f'{prefix} ({sched.get("type")}) stretched from '
                          f'{max_epochs} to {epochs} epochs: '
                          + ', '.join(said))
+    dynamic = cfg.train_cfg.get('dynamic_intervals')
+    if dynamic:
+        new = [(scaled(epoch), interval) for epoch, interval in dynamic]
+        if new != [tuple(d) for d in dynamic]:
+            options.append(_opt('train_cfg.dynamic_intervals', new))
+            notes.append(f'train_cfg.dynamic_intervals stretched from '
+                         f'{max_epochs} to {epochs} epochs: '
+                         f'{[tuple(d) for d in dynamic]} -> {new}')
     for i, hook in enumerate(cfg.get('custom_hooks') or []):
         for field in ('switch_epoch', 'num_last_epochs'):
             if isinstance(hook, dict) and field in hook:
@@ -305,6 +313,7 @@ class Run:
 PLANNED_BY = (
     ('train_cfg.max_epochs', '--epochs'),
     ('param_scheduler', '--epochs (T_max and end follow it)'),
+    ('train_cfg.dynamic_intervals', '--epochs (its epochs follow it)'),
     ('train_cfg.val_interval', '--val-interval'),
     ('train_dataloader.batch_size', '--batch-size'),
     ('train_dataloader.dataset.times', '--times'),

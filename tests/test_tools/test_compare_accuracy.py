@@ -179,9 +179,10 @@ def test_schedule_options(tool):
 
 def test_schedule_options_stretch_every_epoch_boundary(tool):
     """--epochs stretches a schedule whose epoch boundaries are not just
-    a cosine from 0 to the end: RTMDet's cosine over the second half and
-    its pipeline switch, YOLOX's warm-up, cosine and last constant epochs,
-    YOLOv3's step milestones; each change is said."""
+    a cosine from 0 to the end: RTMDet's cosine over the second half, its
+    pipeline switch and its validation every epoch after it, YOLOX's
+    warm-up, cosine and last constant epochs, YOLOv3's step milestones;
+    each change is said."""
     def stretched(name, epochs):
         cfg = load_config(name)
         options, notes = tool.schedule_options(cfg, epochs, 1)
@@ -193,7 +194,11 @@ def test_schedule_options_stretch_every_epoch_boundary(tool):
     assert (cosine.begin, cosine.T_max, cosine.end) == (6, 6, 12)
     assert cfg.param_scheduler[0].end == 1000  # iterations: as it was
     assert cfg.custom_hooks[1].switch_epoch == 11
+    # validation every epoch from the switch on, as in the 300 epochs
+    assert [tuple(d) for d in cfg.train_cfg.dynamic_intervals] == [(11, 1)]
     assert any('begin 150 -> 6' in n for n in notes)
+    assert any('dynamic_intervals' in n and '[(280, 1)] -> [(11, 1)]' in n
+               for n in notes)
     cfg, notes = stretched('netaug_yolox_tiny_coco.py', 12)
     warmup, cosine, last = cfg.param_scheduler
     assert (warmup.begin, warmup.end) == (0, 1)
