@@ -1,4 +1,6 @@
 """NetAugHook through mmengine's Runner on real cards images."""
+import os.path as osp
+
 import pytest
 import torch
 from mmengine.hooks import Hook
@@ -7,6 +9,7 @@ from mmengine.runner import Runner
 from conftest import cards_runner_config
 from mmdet.registry import HOOKS
 from mmdet_netaug.engine import NetAugHook
+from mmdet_netaug.engine.hooks.netaug_hook import sample_widths
 
 
 @HOOKS.register_module()
@@ -47,8 +50,7 @@ def test_training_validates_the_tiny_model_with_coco_and_voc_metrics(
     assert 'val/coco/bbox_mAP' in metrics
     assert 'val/pascal_voc/AP50' in metrics
     assert 'train/aug_loss_cls' in metrics and 'train/loss_cls' in metrics
-    assert (trained.work_dir and
-            (trained.cfg.work_dir + '/epoch_2.pth')) is not None
+    assert osp.isfile(osp.join(trained.cfg.work_dir, 'epoch_2.pth'))
 
 
 def test_width_augmentation_stops_halfway_expand_goes_on(trained):
@@ -72,6 +74,12 @@ def test_width_augmentation_stops_halfway_expand_goes_on(trained):
     assert any(
         any(w != g.base_width for g, w in zip(groups, widths) if not g.inner)
         for widths in recorder.widths[:stop])
+    # another seed (another paired seed of a comparison) draws other
+    # sub-networks at the same iterations
+    assert hook.seed == trained.seed
+    assert all(sample_widths(model, hook.seed, it, True)
+               != sample_widths(model, hook.seed + 1, it, True)
+               for it in range(trained.max_iters))
 
 
 def test_bn_reestimation_replaces_stale_stats_and_fills_checkpoints(

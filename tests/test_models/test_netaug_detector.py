@@ -197,9 +197,26 @@ def test_reused_targets_give_identical_losses():
         'get_anchors', 'get_targets')
     _driven(model, model.supernet.sample(random.Random(3)))
     images, samples = fake_batch(size=256)
+    # count the head's own target computations (the cache patches over
+    # this spy while replaying, and puts it back after)
+    head = model.detector.bbox_head
+    calls = {'get_anchors': 0, 'get_targets': 0}
+
+    def spy(name):
+        method = getattr(head, name)
+
+        def counted(*args, **kwargs):
+            calls[name] += 1
+            return method(*args, **kwargs)
+        return counted
+
+    for name in calls:
+        object.__setattr__(head, name, spy(name))
     reused = model.loss(images, samples)
+    assert calls == {'get_anchors': 1, 'get_targets': 1}  # the tiny pass's
     model.target_cache.methods = ()  # compute the targets twice
     computed = model.loss(images, samples)
+    assert calls == {'get_anchors': 3, 'get_targets': 3}
     assert reused.keys() == computed.keys()
     for key in reused:
         for a, b in zip(reused[key], computed[key]):
