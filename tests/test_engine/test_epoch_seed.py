@@ -50,6 +50,23 @@ def test_each_epoch_has_its_own_augmentation_and_it_repeats(
                        _first_batch(runner, hook, 1))
 
 
+def test_another_run_seed_augments_otherwise(cards_coco, tmp_path):
+    """Two paired seeds of a comparison augment their images otherwise at
+    the same epoch: the hook's seed is the run's, not a constant (the
+    sampler's own seed is fixed here, so that both see the same images in
+    the same order)."""
+    batches = []
+    for seed in (0, 1):
+        runner = Runner.from_cfg(_config(
+            cards_coco, tmp_path / str(seed), **{
+                'randomness.seed': seed, 'train_dataloader.sampler.seed': 0}))
+        hook = next(h for h in runner.hooks if isinstance(h, EpochSeedHook))
+        hook.before_train(runner)
+        batches.append(_first_batch(runner, hook, 0))
+        assert runner.train_dataloader.sampler.seed == 0
+    assert not torch.equal(*batches)
+
+
 def test_without_it_new_workers_repeat_the_first_epoch(cards_coco, tmp_path):
     """The case it exists for: mmengine seeds new workers from the run's
     seed alone, so with persistent_workers=False every epoch augments the
@@ -93,6 +110,7 @@ def test_resume_trains_as_the_uninterrupted_run(cards_coco, tmp_path):
         torch.set_num_threads(threads)
     done = recorder(full).iterations
     again = recorder(resumed).iterations
+    assert [r['iter'] for r in done] == [0, 1, 2, 3]
     assert [r['iter'] for r in again] == [2, 3]
     for a, b in zip(done[2:], again):
         assert a['losses'] == pytest.approx(b['losses'], rel=1e-5,

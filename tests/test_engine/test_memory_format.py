@@ -2,10 +2,27 @@
 CheckedRunner, the same losses as the default layout."""
 import pytest
 import torch
+from mmengine.hooks import Hook
 
 from conftest import cards_runner_config
+from mmdet.registry import HOOKS
 from mmdet_netaug.engine import CheckedRunner
 from mmdet_netaug.engine.hooks import MemoryFormatHook
+
+
+@HOOKS.register_module()
+class RecordWeightLayoutHook(Hook):
+    """Whether the first convolution's weight is channels_last at every
+    training iteration (the layout the step computes in)."""
+
+    def __init__(self):
+        self.channels_last = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        weight = runner.model.detector.backbone.backbone.conv1.conv.weight
+        self.channels_last.append(
+            weight.is_contiguous(memory_format=torch.channels_last)
+            and not weight.is_contiguous())
 
 
 def _train(cfg):
@@ -24,8 +41,13 @@ def test_channels_last_trains_netaug_with_the_same_losses(cards_coco,
     cfg = cards_runner_config('netaug_ssdlite_mbv2_cards.py', cards_coco,
                               tmp_path / 'last', memory_format='channels_last',
                               **base)
+    cfg.custom_hooks.append(dict(type='RecordWeightLayoutHook'))
     runner, loss_last = _train(cfg)
     assert sum(isinstance(h, MemoryFormatHook) for h in runner.hooks) == 1
+    # every step trained in channels_last, not only the model at the end
+    recorder = next(h for h in runner.hooks
+                    if isinstance(h, RecordWeightLayoutHook))
+    assert recorder.channels_last == [True, True]
     weight = runner.model.detector.backbone.backbone.conv1.conv.weight
     assert weight.is_contiguous(memory_format=torch.channels_last)
     assert not weight.is_contiguous()
