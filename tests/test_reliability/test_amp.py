@@ -46,12 +46,47 @@ def test_wrapper_options_and_state_are_checked():
                            dtype='float16')
     wrapper = CPUAmpOptimWrapper(
         optimizer=torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
+    # a plain wrapper that has stepped (momentum buffers) at another lr
+    trained = torch.nn.Linear(2, 2)
+    trained.load_state_dict(model.state_dict())
     plain = OptimWrapper(
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
+        optimizer=torch.optim.SGD(trained.parameters(), lr=0.1, momentum=0.9))
+    plain.update_params(trained(torch.ones(3, 2)).square().sum())
+    plain.optimizer.param_groups[0]['lr'] = 0.02
     state = plain.state_dict()
     assert wrapper.state_dict().keys() == state.keys()
     # an AmpOptimWrapper (GPU) checkpoint loads, its loss scaler ignored
     wrapper.load_state_dict(dict(state, loss_scaler=dict(scale=1024.0)))
+    loaded = wrapper.state_dict()
+    assert loaded['param_groups'][0]['lr'] == 0.02
+    assert loaded['state'].keys() == state['state'].keys() == {0, 1}
+    for index, buffers in state['state'].items():
+        assert torch.equal(loaded['state'][index]['momentum_buffer'],
+                           buffers['momentum_buffer'])
+
+
+def test_forward_autocasts_to_bfloat16_or_warns_and_stays_float32(
+        monkeypatch):
+    """Under optim_context the forward computes in bfloat16 (CPU
+    autocast, emulated where the CPU has no bf16 instructions); a wrapper
+    built on a CPU without native support warns and keeps float32. Both
+    run on any CPU, where the training test below needs native bf16."""
+    from mmdet_netaug.engine import optimizers
+    model = torch.nn.Conv2d(3, 4, 3)
+    inputs = torch.randn(1, 3, 8, 8)
+    for native in (True, False):
+        monkeypatch.setattr(optimizers, 'cpu_supports_bf16', lambda: native)
+        logged = []
+        monkeypatch.setattr(optimizers, 'print_log',
+                            lambda msg, **kwargs: logged.append(msg))
+        wrapper = CPUAmpOptimWrapper(
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+        with wrapper.optim_context(model):
+            output = model(inputs)
+        assert output.dtype == (torch.bfloat16 if native else torch.float32)
+        assert model(inputs).dtype == torch.float32  # outside: float32
+        assert bool(logged) == (not native)
+        assert all('no native bfloat16 support' in m for m in logged)
 
 
 @pytest.mark.skipif(not cpu_supports_bf16(),

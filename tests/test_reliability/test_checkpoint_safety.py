@@ -87,7 +87,10 @@ def test_local_checkpoints_are_written_by_the_atomic_backend(tmp_path):
     assert all(
         torch.equal(loaded['state_dict'][k], v) for k, v in state.items())
     assert os.listdir(tmp_path) == ['epoch_1.pth']  # no temporary left
-    assert oct(path.stat().st_mode & 0o777) != oct(0o600)  # as open() makes
+    # the mode open() gives a new file (mkstemp's own is 0600)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~umask)
 
 
 def test_backends_made_before_the_import_are_switched_too(tmp_path):

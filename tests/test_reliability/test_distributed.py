@@ -137,7 +137,8 @@ def test_tiny_model_is_identical_on_both_ranks(ddp_run):
                        weights_only=False)['state_dict']
     for key in first:
         assert torch.equal(saved[key], first[key]), key
-    assert saved.keys() == first.keys()  # no teacher weights
+    assert saved.keys() == first.keys()
+    assert all(k.startswith('detector.') for k in saved)  # no teacher
 
 
 def test_sync_bn_is_refused_for_cpu_distributed_training(cards_coco, tmp_path):

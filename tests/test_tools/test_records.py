@@ -2,6 +2,8 @@
 import json
 import os
 
+import pytest
+
 from mmdet_netaug.utils.records import (cpu_model, device_description,
                                         read_json, write_json)
 
@@ -15,11 +17,10 @@ def test_json_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     def broken_replace(*args):
         raise OSError('disk full')
     monkeypatch.setattr(os, 'replace', broken_replace)
-    try:
+    with pytest.raises(OSError, match='disk full'):  # said, not swallowed
         write_json(str(path), dict(a=2))
-    except OSError:
-        pass
     assert read_json(str(path)) == dict(a=1)
+    assert os.listdir(path.parent) == ['results.json']  # no temporary left
     assert read_json(str(tmp_path / 'missing.json')) is None
     (tmp_path / 'half.json').write_text('{"a": ')
     assert read_json(str(tmp_path / 'half.json')) is None
