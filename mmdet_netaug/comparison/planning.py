@@ -1,12 +1,13 @@
 """Planning a comparison: the runs (config, role, seed, options), their
 schedule options and the held-out split of the training annotations."""
 import argparse
+import bisect
 import math
 import os
 import os.path as osp
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.fileio import dump, load
 
@@ -223,9 +224,11 @@ def _rescaled_schedule(cfg, epochs: int, notes: list) -> List[str]:
                          + ', '.join(said))
     dynamic = cfg.train_cfg.get('dynamic_intervals')
     if dynamic:
+        # always in the options: the tool reads them to know which epochs
+        # validate (validates_after)
         new = [(scaled(epoch), interval) for epoch, interval in dynamic]
+        options.append(_opt('train_cfg.dynamic_intervals', new))
         if new != [tuple(d) for d in dynamic]:
-            options.append(_opt('train_cfg.dynamic_intervals', new))
             notes.append(f'train_cfg.dynamic_intervals stretched from '
                          f'{max_epochs} to {epochs} epochs: '
                          f'{[tuple(d) for d in dynamic]} -> {new}')
@@ -240,6 +243,30 @@ def _rescaled_schedule(cfg, epochs: int, notes: list) -> List[str]:
                         f'from {max_epochs} to {epochs} epochs: {field} '
                         f'{hook[field]} -> {new}')
     return options
+
+
+def validation_rule(options: Sequence[str], epochs: Optional[int]
+                    ) -> Optional[Callable[[int], bool]]:
+    """Whether a run's training validates after an epoch (mmengine's
+    ``EpochBasedTrainLoop`` with ``val_begin`` 1), from the run's options as
+    the planner sets them: every ``train_cfg.val_interval`` epochs and the
+    final one, the interval changed by ``train_cfg.dynamic_intervals``; the
+    loop picks the interval after epoch k by epoch k + 1, so it validates
+    every epoch from a milestone's epoch less one. None when the options
+    hold no interval."""
+    parsed = parse_cfg_options(list(options or []))
+    interval = parsed.get('train_cfg.val_interval')
+    if not isinstance(interval, int) or interval < 1:
+        return None
+    dynamic = parsed.get('train_cfg.dynamic_intervals') or []
+    milestones = [0] + [milestone for milestone, _ in dynamic]
+    intervals = [interval] + [every for _, every in dynamic]
+
+    def validates_after(epoch: int) -> bool:
+        every = intervals[bisect.bisect(milestones, epoch + 1) - 1]
+        return epoch % every == 0 or epoch == epochs
+
+    return validates_after
 
 
 def holdout_options(cfg, fraction: float) -> Tuple[List[str], dict]:
@@ -378,8 +405,12 @@ def plan_runs(args) -> Tuple[List[Run], dict]:
                               netaug if role == 'netaug' else None)
             role_options = list(args.cfg_options)
             epochs = args.epochs or cfg.train_cfg.max_epochs
+            # the schedule is stretched from the config's own: an override
+            # of what this sets is refused below unless it is the same
+            # value, and one of the length alone stretches it as --epochs
             options, warnings = schedule_options(
-                cfg, epochs, args.val_interval, args.batch_size, args.times)
+                load_config(config), epochs, args.val_interval,
+                args.batch_size, args.times)
             notes['warnings'] += [f'{name}: {w}' for w in warnings]
             role_options += options
             val_file, split = val_ann_file(cfg), None

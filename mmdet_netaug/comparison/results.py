@@ -12,7 +12,7 @@ from scipy import stats
 
 from ..utils.records import read_json as _read_json
 from .constants import DEFAULT_KEYS, DONE_FILE, METRICS, ROLES, RUN_FILE
-from .planning import config_name, parse_cfg_options
+from .planning import config_name, validation_rule
 
 # -- reading and summarizing -----------------------------------------------
 def _read_epochs(run_dir: str, per_epoch) -> Dict[int, object]:
@@ -204,19 +204,18 @@ def recorded_sittings(recorded: dict) -> List[dict]:
 def missing_validations(validated: Sequence[int], options: Sequence[str],
                         epochs: Optional[int]) -> List[int]:
     """The epochs up to the last validated one at which the training
-    validates (every ``train_cfg.val_interval`` of the run's options, and
-    its final epoch) but logged no metrics: a sitting stopped between an
-    epoch's checkpoint and its validation (mmengine saves first), whose
-    next sitting resumed after it. Such a run's curve, matched epochs and
-    last-fifth mean miss that point. Empty when the interval is not in the
-    options."""
-    interval = parse_cfg_options(list(options or [])).get(
-        'train_cfg.val_interval')
-    if not validated or not isinstance(interval, int) or interval < 1:
-        return []
+    validates (:func:`validation_rule`: every ``train_cfg.val_interval``
+    of the run's options, its ``dynamic_intervals`` and its final epoch)
+    but logged no metrics: a sitting stopped between an epoch's checkpoint
+    and its validation (mmengine saves first), whose next sitting resumed
+    after it. Such a run's curve, matched epochs and last-fifth mean miss
+    that point. Empty when the interval is not in the options."""
+    validates = validation_rule(options, epochs)
     have = set(validated)
+    if validates is None or not have:
+        return []
     return [e for e in range(1, max(have) + 1)
-            if (e % interval == 0 or e == epochs) and e not in have]
+            if e not in have and validates(e)]
 
 
 def summarize_run(run_dir: str, keys: Dict[str, str],

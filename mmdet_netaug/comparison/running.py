@@ -24,7 +24,7 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no locking
     fcntl = None
-from .planning import Run, parse_cfg_options
+from .planning import Run, parse_cfg_options, validation_rule
 from .results import read_val_metrics, recorded_sittings
 
 
@@ -270,13 +270,12 @@ class CheckpointWatch:
         self.seen = _mtime(self.file)  # an earlier sitting's checkpoint
         self.mark = started  # when the last ready epoch was ready
         self.saved: Optional[int] = None  # epoch saved, not yet ready
-        self.val_interval = int(parse_cfg_options(run.options).get(
-            'train_cfg.val_interval', 1))  # as the planner sets it
+        # the planner's interval and dynamic intervals; every epoch if none
+        self._validates = validation_rule(run.options, run.epochs)
 
     def _validated(self, epoch: int) -> bool:
-        """Whether the training validates after this epoch (mmengine's
-        rule, with val_begin 1)."""
-        return epoch % self.val_interval == 0 or epoch == self.run.epochs
+        """Whether the training validates after this epoch."""
+        return self._validates is None or self._validates(epoch)
 
     def _new_checkpoint(self) -> Optional[int]:
         """The epoch of a checkpoint saved since the last call, if any."""

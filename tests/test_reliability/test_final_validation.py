@@ -199,10 +199,14 @@ def test_validate_at_resume_follows_dynamic_intervals(
     epoch's start, which a resumed loop has not reached: the hook reads the
     interval in force at the resumed epoch. Epoch 1 of a 2-epoch schedule
     validated every 2 epochs is validated at resume only when the dynamic
-    intervals make it every epoch from epoch 1 on."""
-    for dynamic, expected in (([(1, 1)], [1, 2]), (None, [2])):
+    intervals make it every epoch from epoch 1 on; mmengine picks the
+    interval after epoch k by epoch k + 1, so a milestone at epoch 2 does
+    so too (an uninterrupted run validates epoch 1 there)."""
+    cases = (([(1, 1)], [1, 2]), ([(2, 1)], [1, 2]), ([(3, 1)], [2]),
+             (None, [2]))
+    for case, (dynamic, expected) in enumerate(cases):
         work_dir = _copy(stopped_in_final_validation,
-                         tmp_path / f'work{len(expected)}')
+                         tmp_path / f'work{case}')
         cfg = _config(cards_coco, work_dir, resume=True, epochs=2)
         cfg.train_cfg.val_interval = 2
         if dynamic:

@@ -199,6 +199,18 @@ def test_schedule_options_stretch_every_epoch_boundary(tool):
     assert any('begin 150 -> 6' in n for n in notes)
     assert any('dynamic_intervals' in n and '[(280, 1)] -> [(11, 1)]' in n
                for n in notes)
+    # the comparison plans from the config's own schedule: the value it
+    # sets itself may be given too; another is refused, naming the value
+    pair = ['--pairs', 'configs/netaug_rtmdet_tiny_coco.py',
+            'configs/rtmdet_tiny_coco.py', '--seeds', '0', '--epochs', '12']
+    runs, _ = tool.plan_runs(tool.parse_args(pair))
+    assert all('train_cfg.dynamic_intervals=[(11, 1)]' in r.options
+               for r in runs)
+    tool.plan_runs(tool.parse_args(
+        pair + ['--cfg-options', 'train_cfg.dynamic_intervals=[(11, 1)]']))
+    with pytest.raises(ValueError, match=r'itself \(to \[\(11, 1\)\]\)'):
+        tool.plan_runs(tool.parse_args(
+            pair + ['--cfg-options', 'train_cfg.dynamic_intervals=[(5, 1)]']))
     cfg, notes = stretched('netaug_yolox_tiny_coco.py', 12)
     warmup, cosine, last = cfg.param_scheduler
     assert (warmup.begin, warmup.end) == (0, 1)
@@ -263,6 +275,20 @@ def test_plan_refuses_options_the_comparison_sets_itself(tool, tmp_path):
         argv + ['--cfg-options', 'train_cfg.max_epochs=2',
                 'train_dataloader.batch_size=16']))
     assert 'train_dataloader.batch_size=16' in runs[0].options
+    # the length given as an override alone stretches the config's own
+    # schedule as --epochs does (it was planned from the overridden
+    # config: RTMDet's cosine over epochs 150-300 of 300 began at epoch 12
+    # of 12, not at 6)
+    rtmdet = ['--pairs', 'configs/netaug_rtmdet_tiny_coco.py',
+              'configs/rtmdet_tiny_coco.py', '--seeds', '0', '--work-dir',
+              str(tmp_path)]
+    by_epochs, _ = tool.plan_runs(tool.parse_args(rtmdet + ['--epochs', '12']))
+    by_length, _ = tool.plan_runs(tool.parse_args(
+        rtmdet + ['--cfg-options', 'train_cfg.max_epochs=12']))
+    for run, same in zip(by_length, by_epochs):
+        assert run.epochs == 12
+        assert 'param_scheduler.1.begin=6' in run.options
+        assert run.options[1:] == same.options
 
 
 def write_run(work_dir, name, seed, curve, epochs, stamp='20260101_000000',
@@ -1097,6 +1123,13 @@ def test_a_lost_validation_is_reported(tool, tmp_path):
     assert tool.missing_validations([4, 5], ['train_cfg.val_interval=2'],
                                     5) == [2]
     assert tool.missing_validations([5], [], 5) == []  # interval unknown
+    # dynamic intervals (RTMDet's): every epoch from the milestone's epoch
+    # less one on (mmengine picks the interval after epoch k by k + 1)
+    dynamic = ['train_cfg.val_interval=2', 'train_cfg.dynamic_intervals=[(10, 1)]']
+    validates = tool.validation_rule(dynamic, 12)
+    assert [e for e in range(1, 13) if validates(e)] == [
+        2, 4, 6, 8, 9, 10, 11, 12]
+    assert tool.missing_validations([2, 4, 6, 8, 10, 11], dynamic, 12) == [9]
 
 
 def test_a_run_of_unknown_length_is_not_in_the_statistics(tool, tmp_path):

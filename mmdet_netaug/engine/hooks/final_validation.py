@@ -8,15 +8,17 @@ from mmdet.registry import HOOKS
 
 
 def _interval_at(loop, step: int) -> int:
-    """The validation interval in force when the loop reached ``step``
+    """The validation interval the loop applied after reaching ``step``
     (mmengine's ``dynamic_intervals``, e.g. RTMDet's every epoch from epoch
-    280 on: the loop sets ``val_interval`` from them at each step's start,
-    which a resumed loop has not reached yet)."""
+    280 on: after each step the loop sets ``val_interval`` from them, by
+    the next step, ``bisect(milestones, step + 1)``, so it validates every
+    epoch from the milestone's epoch less one; a resumed loop has not set
+    it yet)."""
     milestones = getattr(loop, 'dynamic_milestones', None)
     intervals = getattr(loop, 'dynamic_intervals', None)
     if not milestones or not intervals:
         return loop.val_interval
-    return intervals[bisect.bisect(milestones, step) - 1]
+    return intervals[bisect.bisect(milestones, step + 1) - 1]
 
 
 def _final_step(loop):
