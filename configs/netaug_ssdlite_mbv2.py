@@ -13,7 +13,7 @@ detector.backbone = dict(
     augment_factor=None,  # the paper's r; with diversity_factor s, replaces
     diversity_factor=None,  # width_choices by s widths up to r x the width
     divisor=8,  # augmented widths are multiples of it
-    expand_from_input=False)  # hidden widths follow the sampled input width
+    expand_from_input=False)  # True: hidden widths follow the input's too
 model = dict(
     _base_.netaug_model,
     detector=detector,
