@@ -1,5 +1,6 @@
 """Export of the tiny model as a plain mmdet detector, and its cost."""
 import copy
+import math
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -228,7 +229,6 @@ def export_tiny(cfg: Config,
                 out_dir: str,
                 name: Optional[str] = None,
                 input_size: Tuple[int, int] = (320, 320),
-                widths: Optional[Sequence[int]] = None,
                 tolerance: float = 1e-5,
                 force: bool = False) -> Dict:
     """Write the tiny model as a plain mmdet config and checkpoint.
@@ -248,8 +248,6 @@ def export_tiny(cfg: Config,
         out_dir (str): Output folder (created).
         name (str, optional): File stem. Default: the config's name + '_tiny'.
         input_size (tuple[int, int]): Image size for the checks and FLOPs.
-        widths (list[int], optional): Export another sub-network instead of
-            the tiny model (group widths, see ``model.supernet.choices``).
         tolerance (float): Largest allowed absolute difference between the
             exported model's raw outputs and the supernet's. Default: 1e-5.
         force (bool): Replace an existing, different export of the same
@@ -277,13 +275,12 @@ def export_tiny(cfg: Config,
     final = {ext: osp.join(out_dir, stem + ext) for ext in ('.py', '.pth')}
 
     model.eval()
-    static = model.export_plain(widths).eval()
+    static = model.export_plain().eval()
     plain = plain_config(cfg, model)
     meta = dict(
         netaug_export=dict(
             source_config=cfg.filename,
-            group_widths=list(model.supernet.widths if widths is None else
-                              widths)))
+            group_widths=list(model.supernet.tiny_widths())))
     dataset_meta = _dataset_meta(plain)
     if dataset_meta is not None:  # mmdet's init_detector reads the classes
         meta['dataset_meta'] = dataset_meta
@@ -388,12 +385,15 @@ def flatten_outputs(outputs) -> List[torch.Tensor]:
 def max_output_difference(model: nn.Module, other: nn.Module,
                           images: torch.Tensor) -> float:
     """The largest absolute difference between two detectors' raw outputs
-    (``_forward``) on ``images``; infinite when the outputs do not line up.
-    The export's parity check, also the benchmark's."""
+    (``_forward``) on ``images``; infinite when the outputs do not line up,
+    NaN when any output differs by NaN (in whichever output: Python's
+    ``max`` would skip a NaN after a number). The export's parity check,
+    also the benchmark's."""
     with torch.no_grad():
         ours = flatten_outputs(model._forward(images))
         theirs = flatten_outputs(other._forward(images))
     if len(ours) != len(theirs) or any(a.shape != b.shape
                                        for a, b in zip(ours, theirs)):
         return float('inf')
-    return max((a - b).abs().max().item() for a, b in zip(ours, theirs))
+    diffs = [(a - b).abs().max().item() for a, b in zip(ours, theirs)]
+    return math.nan if any(math.isnan(d) for d in diffs) else max(diffs)

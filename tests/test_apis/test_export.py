@@ -284,3 +284,29 @@ def test_export_checks_at_the_config_test_size():
     cfg.test_dataloader.dataset.pipeline = [dict(type='LoadImageFromFile')]
     cfg.val_dataloader.dataset.pipeline = [dict(type='LoadImageFromFile')]
     assert config_test_size(cfg) is None
+
+
+def test_output_difference_is_nan_wherever_an_output_is():
+    """The parity check fails on a NaN in any output, not only the first
+    (Python's max skips a NaN that follows a number)."""
+    import math
+
+    from mmdet_netaug.apis.export import max_output_difference
+
+    class Outputs(torch.nn.Module):
+
+        def __init__(self, *values):
+            super().__init__()
+            self.values = values
+
+        def _forward(self, images):
+            return [torch.full((2, 3), v) for v in self.values]
+
+    images = torch.zeros(1, 3, 8, 8)
+    nan = float('nan')
+    assert max_output_difference(Outputs(0., 1.), Outputs(0., 1.5),
+                                 images) == 0.5
+    for ours, theirs in (((0., nan), (0., 1.)), ((0., nan), (0., nan)),
+                         ((nan, 0.), (1., 0.))):
+        assert math.isnan(max_output_difference(
+            Outputs(*ours), Outputs(*theirs), images)), (ours, theirs)
