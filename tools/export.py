@@ -53,7 +53,11 @@ def parse_args():
                         'same name')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings (key=value)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.bn_calibration < 0:
+        parser.error('--bn-calibration must be >= 0 (0 keeps the '
+                     'checkpoint\'s statistics)')
+    return args
 
 
 def main():
@@ -74,8 +78,12 @@ def main():
         raise SystemExit(f'Error: {e}')
     if args.bn_calibration:
         loader = Runner.build_dataloader(cfg.train_dataloader)
-        recalibrate_batchnorm(model, loader, args.bn_calibration)
+        used = recalibrate_batchnorm(model, loader, args.bn_calibration)
         model.eval()
+        print(f'BatchNorm statistics re-estimated on {used} training '
+              f'batches' + (f' (the loader has no more; {args.bn_calibration}'
+                            ' asked for)' if used < args.bn_calibration
+                            else ''))
     try:
         result = export_tiny(cfg, model, args.out_dir,
                              input_size=tuple(args.input_size),

@@ -26,7 +26,7 @@ from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from ..engine.hooks.netaug_hook import sample_widths
 from ..models import NetAugDetector
-from ..utils.config import load_config
+from ..utils.config import ConfigError, load_config
 from ..utils.records import write_json
 from .export import (build_netaug_model, max_output_difference,
                      model_complexity)
@@ -164,9 +164,15 @@ def prepare_step_benchmark(parser, args):
     configs (:func:`load_configs`) and ``steps + 3`` prefetched batches."""
     if len(args.configs) != 2:
         parser.error('give NETAUG_CONFIG PLAIN_CONFIG, or neither')
+    for name in ('batch_size', 'steps', 'threads'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1')
     torch.set_num_threads(args.threads)
     register_all_modules()
-    cfgs = load_configs(*args.configs, None, args.batch_size)
+    try:
+        cfgs = load_configs(*args.configs, None, args.batch_size)
+    except ConfigError as error:
+        parser.error(str(error))
     return cfgs, prefetch_batches(cfgs['netaug'], args.steps + 3, 0)
 
 

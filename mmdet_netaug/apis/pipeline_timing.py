@@ -35,6 +35,10 @@ def time_train_pipeline(cfg: Config, num_images: int,
     _, leaf = next(leaf_datasets(cfg.train_dataloader.dataset,
                                  'train_dataloader.dataset'))
     dataset = DATASETS.build(dict(leaf, indices=num_images))
+    if len(dataset) < num_images:  # indices= takes what there is
+        raise ValueError(
+            f'{leaf.get("ann_file")}: {num_images} images asked for, the '
+            f'training dataset has {len(dataset)}')
     transforms = dataset.pipeline.transforms
     # mmdet's crop with the same arguments, beside each fast one
     references = {

@@ -310,3 +310,19 @@ def test_output_difference_is_nan_wherever_an_output_is():
                          ((nan, 0.), (1., 0.))):
         assert math.isnan(max_output_difference(
             Outputs(*ours), Outputs(*theirs), images)), (ours, theirs)
+
+
+def test_export_refuses_a_negative_bn_calibration(monkeypatch, capsys):
+    """--bn-calibration -1 was taken as 'yes' and failed deep inside with
+    the library's field name; now a usage error names the option."""
+    import pytest
+
+    from conftest import load_tool
+    tool = load_tool('tools/export.py')
+    monkeypatch.setattr(sys, 'argv', [
+        'export.py', 'configs/netaug_ssdlite_mbv2_cards.py', 'x.pth', 'out',
+        '--bn-calibration', '-1'])
+    with pytest.raises(SystemExit) as error:
+        tool.parse_args()
+    assert error.value.code == 2
+    assert '--bn-calibration must be >= 0' in capsys.readouterr().err

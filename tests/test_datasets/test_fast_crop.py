@@ -116,6 +116,20 @@ def test_the_pipeline_benchmark_needs_an_image():
         time_train_pipeline(load_config('yolov3_mbv2_w035_cards_224.py'), 0)
 
 
+def test_the_pipeline_benchmark_refuses_more_images_than_there_are(
+        cards_coco, tmp_path):
+    """It said '100000 images' over the dataset's 296; a missing config
+    is one line too, not a traceback."""
+    tool = load_tool('tools/analysis_tools/benchmark_data_pipeline.py')
+    with pytest.raises(SystemExit, match='100000 images asked for, the '
+                       'training dataset has 296'):
+        tool.main([str(REPO / 'configs/yolov3_mbv2_w035_cards_224.py'),
+                   '--images', '100000', '--cfg-options',
+                   f'train_dataloader.dataset.dataset.data_root={cards_coco}/'])
+    with pytest.raises(SystemExit, match='nope.py not found'):
+        tool.main([str(tmp_path / 'nope.py')])
+
+
 def test_the_pipeline_benchmark_names_missing_data(tmp_path):
     tool = load_tool('tools/analysis_tools/benchmark_data_pipeline.py')
     with pytest.raises(SystemExit) as error:

@@ -5,6 +5,7 @@ in ../shared/data/cards), so the test does not depend on data/cards.
 """
 import json
 import math
+import sys
 
 import pytest
 import torch
@@ -165,3 +166,19 @@ def test_batch_augments_are_left_out_of_the_benchmark():
     wrapper = build_optim_wrapper(model, cfgs['plain'].optim_wrapper)
     loss = train_step(model, wrapper, batch, 'plain', 0, 0)
     assert torch.isfinite(loss)
+
+
+def test_step_tools_refuse_bad_arguments_in_one_line(tmp_path, monkeypatch,
+                                                     capsys):
+    """channels_last_step.py and benchmark_batched_targets.py: no steps
+    (a median of nothing, after building everything) and a missing config
+    end with a usage error naming them, not a traceback."""
+    tool = load_tool('tools/misc/channels_last_step.py')
+    for argv, said in ((['--steps', '0'], '--steps must be >= 1'),
+                       ([str(tmp_path / 'nope.py'), 'b.py'],
+                        'nope.py not found')):
+        monkeypatch.setattr(sys, 'argv', ['channels_last_step.py', *argv])
+        with pytest.raises(SystemExit) as error:
+            tool.main()
+        assert error.value.code == 2
+        assert said in capsys.readouterr().err

@@ -17,7 +17,7 @@ from mmengine.config import DictAction
 import mmdet_netaug  # noqa: F401  (registers the package's modules)
 from mmdet.utils import register_all_modules
 from mmdet_netaug.apis.pipeline_timing import MMDET_CROP, time_train_pipeline
-from mmdet_netaug.utils.config import load_config
+from mmdet_netaug.utils.cli import load_cli_config
 
 
 def parse_args(argv=None):
@@ -36,7 +36,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_cli_config(args.config, args.cfg_options)
     try:
         times = time_train_pipeline(cfg, args.images, args.seed)
     except (FileNotFoundError, ValueError) as e:

@@ -4,8 +4,9 @@ NetAug draws a new sub-network every step, so the convolutions see new
 channel counts step after step; cuDNN's benchmark mode times every algorithm
 for each new shape before it runs it. This script measures that alone, with
 plain torch (no mmcv, so it runs on a bare CUDA host): a MobileNetV2-like
-stack of convolutions (width 0.35, batch 24, 320x320), trained a step at a
-time with channel widths sampled per step (as NetAug does while widths are
+stack of convolutions (width 0.35, batch 24, 320x320), forward and backward
+a step at a time (gradients accumulate; no optimiser step) with channel
+widths sampled per step (as NetAug does while widths are
 augmented) or fixed (as a plain model), with benchmark mode on and off, in
 float32 and float16 autocast. Widths are those of NetAug's default width
 space (width choices 1.0, 1.8, 2.6 between blocks, expand choices 1.0, 1.6,
@@ -16,7 +17,9 @@ first version (commit 2da60f3), whose widths were unaligned products of
 other factors. Each setting runs in a fresh process (the benchmark
 cache is per process) and stops after ``--steps`` steps or after the step
 during which ``--seconds`` passed; the table gives the steps done and the
-median time of the first and the last ten (n/a under 20 steps).
+median time of the first and the last ten (n/a under 20 steps). With
+``--device cpu`` only the float32 rows without benchmark mode run (the
+other settings are CUDA's).
 
     python tools/analysis_tools/cudnn_sampled_widths.py [--steps 60]
         [--seconds 25] [--divisor 8] [--device cuda]
@@ -124,7 +127,7 @@ def main():
     parser.add_argument('--divisor', type=int, default=8,
                         help='round widened channels to multiples of this '
                         '(0: truncate, unaligned)')
-    parser.add_argument('--device', default='cuda'
+    parser.add_argument('--device', choices=['cuda', 'cpu'], default='cuda'
                         if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--one', help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -140,7 +143,9 @@ def main():
           f'{torch.backends.cudnn.version()}')
     print('widths   cudnn.benchmark  dtype     steps  total s  '
           'first-10 ms  last-10 ms')
-    for setting in SETTINGS:
+    settings = SETTINGS if args.device == 'cuda' else [
+        s for s in SETTINGS if not s['fp16'] and not s['benchmark']]
+    for setting in settings:
         try:
             out = subprocess.run(
                 [sys.executable, __file__, '--one', json.dumps(setting),

@@ -4,7 +4,9 @@ for NetAug (one thread on CPU by default): a lead for a cheaper CPU
 protocol (the same float32 arithmetic in another layout). With ``--bf16``
 also bfloat16 CPU autocast (``CPUAmpOptimWrapper``, what ``tools/train.py
 --amp`` uses without a GPU) in each layout: other arithmetic, so a speed
-lead only until an accuracy run shows it trains as well.
+lead only until an accuracy run shows it trains as well. On a CPU without
+native bfloat16 support the wrapper trains in float32 instead (it warns):
+``--bf16`` is refused there, as its rows would time float32.
 
     python tools/misc/channels_last_step.py [NETAUG_CONFIG PLAIN_CONFIG]
         [--batch-size 8] [--steps 13] [--threads 1] [--bf16]
@@ -18,6 +20,7 @@ from mmengine.optim import build_optim_wrapper
 from mmdet_netaug.apis.benchmark import (ROLES, add_step_arguments,
                                          build_model, prepare_step_benchmark,
                                          time_training)
+from mmdet_netaug.engine import cpu_supports_bf16
 
 
 def main():
@@ -26,6 +29,10 @@ def main():
     parser.add_argument('--bf16', action='store_true',
                         help='also time bfloat16 autocast in each layout')
     args = parser.parse_args()
+    if args.bf16 and not cpu_supports_bf16():
+        parser.error('--bf16: this CPU has no native bfloat16 support '
+                     '(oneDNN bf16), so CPUAmpOptimWrapper would train, and '
+                     'these rows time, float32')
     cfgs, batches = prepare_step_benchmark(parser, args)
     for role in reversed(ROLES):  # plain first
         torch.manual_seed(0)

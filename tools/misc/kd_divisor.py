@@ -18,6 +18,7 @@ teacher is built.
 import argparse
 
 import torch
+from mmengine.runner import set_random_seed
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 
@@ -65,6 +66,7 @@ def main():
     threshold = options['conf_threshold']
     print(f'teacher {options["teacher_checkpoint"]}; conf_threshold '
           f'{threshold}')
+    set_random_seed(args.seed)  # the augmentation, also without workers
     for i, batch in enumerate(
             prefetch_batches(cfg, args.batches, args.seed)):
         with torch.no_grad():
