@@ -1,9 +1,9 @@
 # Plain SSDLite-MobileNetV2 x0.35 on cards at 224x224: the CPU protocol of
 # docs/benchmarks.md, trained there with compare_accuracy.py --batch-size 8
 # --val-interval 2 (not converged at these 30 epochs: see the _72e config;
-# about 2x cheaper per step than 320x320 on one CPU thread). Same model, data and schedule as
-# ssdlite_mbv2_w035_cards.py; only the input size and the anchors that
-# follow it change. At 224 the six SSD feature maps are 14, 7, 4, 2, 1 and 1
+# about 2x cheaper per step than 320x320 on one CPU thread). Same model,
+# data and schedule as ssdlite_mbv2_w035_cards.py; only the input size and
+# the anchors that follow it change. At 224 the six SSD feature maps are 14, 7, 4, 2, 1 and 1
 # cells wide, hence the strides.
 _base_ = './ssdlite_mbv2_w035_cards.py'
 

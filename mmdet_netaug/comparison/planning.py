@@ -175,10 +175,10 @@ def _rescaled_schedule(cfg, epochs: int, notes: list) -> List[str]:
     ``epochs``: every epoch boundary of an epoch-based scheduler (``begin``,
     ``end``, a cosine's ``T_max``, ``milestones``), of the validation
     loop's ``dynamic_intervals`` and of the hooks that switch at an epoch
-    (``switch_epoch``, ``num_last_epochs``) in proportion, rounded to whole epochs; an ``end`` at or past the last
-    epoch ends at ``epochs``. A cosine from epoch 0 to the end (the cards
-    configs') gets ``T_max = end = epochs``. Iteration-based boundaries
-    (warm-ups) stay. Every other change is said in ``notes``."""
+    (``switch_epoch``, ``num_last_epochs``) in proportion, rounded to whole
+    epochs; an ``end`` at or past the last epoch ends at ``epochs``. A
+    cosine from epoch 0 to the end (the cards configs') gets ``T_max = end
+    = epochs``. Iteration-based boundaries (warm-ups) stay. Every other change is said in ``notes``."""
     options = []
     max_epochs = cfg.train_cfg.get('max_epochs') or epochs
 
@@ -225,7 +225,7 @@ def _rescaled_schedule(cfg, epochs: int, notes: list) -> List[str]:
     dynamic = cfg.train_cfg.get('dynamic_intervals')
     if dynamic:
         # always in the options: the tool reads them to know which epochs
-        # validate (validates_after)
+        # validate (validation_rule)
         new = [(scaled(epoch), interval) for epoch, interval in dynamic]
         options.append(_opt('train_cfg.dynamic_intervals', new))
         if new != [tuple(d) for d in dynamic]:

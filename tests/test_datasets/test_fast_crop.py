@@ -125,7 +125,8 @@ def test_the_pipeline_benchmark_refuses_more_images_than_there_are(
                        'training dataset has 296'):
         tool.main([str(REPO / 'configs/yolov3_mbv2_w035_cards_224.py'),
                    '--images', '100000', '--cfg-options',
-                   f'train_dataloader.dataset.dataset.data_root={cards_coco}/'])
+                   'train_dataloader.dataset.dataset.data_root='
+                   f'{cards_coco}/'])
     with pytest.raises(SystemExit, match='nope.py not found'):
         tool.main([str(tmp_path / 'nope.py')])
 

@@ -1125,7 +1125,8 @@ def test_a_lost_validation_is_reported(tool, tmp_path):
     assert tool.missing_validations([5], [], 5) == []  # interval unknown
     # dynamic intervals (RTMDet's): every epoch from the milestone's epoch
     # less one on (mmengine picks the interval after epoch k by k + 1)
-    dynamic = ['train_cfg.val_interval=2', 'train_cfg.dynamic_intervals=[(10, 1)]']
+    dynamic = ['train_cfg.val_interval=2',
+               'train_cfg.dynamic_intervals=[(10, 1)]']
     validates = tool.validation_rule(dynamic, 12)
     assert [e for e in range(1, 13) if validates(e)] == [
         2, 4, 6, 8, 9, 10, 11, 12]
