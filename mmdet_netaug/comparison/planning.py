@@ -10,6 +10,7 @@ from fractions import Fraction
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.fileio import dump, load
+from mmengine.runner.utils import calc_dynamic_intervals
 
 from ..engine.atomic_checkpoint import atomic_write_bytes
 from ..utils.config import load_config
@@ -258,9 +259,8 @@ def validation_rule(options: Sequence[str], epochs: Optional[int]
     interval = parsed.get('train_cfg.val_interval')
     if not isinstance(interval, int) or interval < 1:
         return None
-    dynamic = parsed.get('train_cfg.dynamic_intervals') or []
-    milestones = [0] + [milestone for milestone, _ in dynamic]
-    intervals = [interval] + [every for _, every in dynamic]
+    milestones, intervals = calc_dynamic_intervals(
+        interval, parsed.get('train_cfg.dynamic_intervals') or None)
 
     def validates_after(epoch: int) -> bool:
         every = intervals[bisect.bisect(milestones, epoch + 1) - 1]
