@@ -74,3 +74,9 @@ def test_cli_hard_variant(tmp_path, capsys):
               '4', '--num-val', '2', '--size', '64'])
     out = capsys.readouterr().out
     assert 'generated' in out and 'warm_solid_circle' in out
+    # the other generator in the same folder: the hard images go
+    cli.main(['--out', str(tmp_path), '--num-train', '2', '--num-val', '1',
+              '--size', '64'])
+    assert '6 images of an earlier generation' in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / 'images').iterdir()) == [
+        'train_00000.png', 'train_00001.png', 'val_00000.png']

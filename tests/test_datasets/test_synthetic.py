@@ -96,6 +96,23 @@ def test_second_call_is_noop(tmp_path):
     assert (out / 'images' / 'val_00002.png').is_file()
 
 
+def test_regenerating_fewer_deletes_stale_images(tmp_path):
+    out = tmp_path / 'syn'
+    make_synthetic_coco(str(out), **dict(SMALL, num_val=6))
+    (out / 'images' / 'notes.txt').write_text('mine')
+    (out / 'images' / 'val_7.png').write_bytes(b'not generated')
+    meta = make_synthetic_coco(str(out), **dict(SMALL, num_val=3))
+    assert meta['generated'] and meta['stale_removed'] == 3
+    names = {p.name for p in (out / 'images').iterdir()}
+    assert {f'val_{i:05d}.png' for i in range(3)} <= names
+    assert not {f'val_{i:05d}.png' for i in range(3, 6)} & names
+    # files the generator does not name are the user's: kept
+    assert {'notes.txt', 'val_7.png'} <= names
+    assert len(names) == 12 + 3 + 2
+    assert make_synthetic_coco(str(out), **dict(SMALL, num_val=3))[
+        'stale_removed'] == 0
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match='num_train'):
         make_synthetic_coco(str(tmp_path), num_train=-1)
@@ -118,3 +135,8 @@ def test_cli(tmp_path):
     meta = json.loads((out / 'meta.json').read_text())
     assert meta['params']['image_size'] == [64, 64]
     assert meta['num_images'] == dict(train=3, val=2)
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        cli.main(argv[:2] + ['--num-train', '1'] + argv[4:])
+    assert '2 images of an earlier generation it does not list deleted' \
+        in stdout.getvalue()

@@ -35,7 +35,8 @@ import numpy as np
 
 from synthetic_shapes import (SPLITS, _check_count, _check_image_size,
                               _make_background, _mask_box, _overlap,
-                              is_complete_synthetic_coco)
+                              is_complete_synthetic_coco,
+                              remove_stale_images)
 
 __all__ = ['HARD_SHAPES_CLASSES', 'make_hard_shapes_coco']
 
@@ -213,7 +214,7 @@ def make_hard_shapes_coco(out_dir: str,
     meta_file = osp.join(out_dir, 'meta.json')
     if is_complete_synthetic_coco(out_dir, params):
         with open(meta_file, encoding='utf-8') as f:
-            return dict(json.load(f), generated=False)
+            return dict(json.load(f), generated=False, stale_removed=0)
     if osp.isfile(meta_file):
         os.remove(meta_file)
     os.makedirs(osp.join(out_dir, 'images'), exist_ok=True)
@@ -221,6 +222,7 @@ def make_hard_shapes_coco(out_dir: str,
     meta = dict(params=params, num_images={}, num_annotations={})
     categories = [dict(id=i + 1, name=name, supercategory='shape')
                   for i, name in enumerate(HARD_SHAPES_CLASSES)]
+    listed: List[str] = []
     for split_idx, split in enumerate(SPLITS):
         images: List[dict] = []
         annotations: List[dict] = []
@@ -244,6 +246,8 @@ def make_hard_shapes_coco(out_dir: str,
                            categories=categories), f)
         meta['num_images'][split] = len(images)
         meta['num_annotations'][split] = len(annotations)
+        listed += [img['file_name'] for img in images]
+    stale = remove_stale_images(out_dir, listed)
     with open(meta_file, 'w', encoding='utf-8') as f:
         json.dump(meta, f, indent=2)
-    return dict(meta, generated=True)
+    return dict(meta, generated=True, stale_removed=stale)

@@ -10,7 +10,9 @@ and triangles (data/synthetic). ``hard``: the underfitting benchmark, 24
 classes (shape x fill texture x hue family) with clutter and occlusion,
 20,000 + 1,000 images (data/hard_shapes; see
 tools/misc/hard_shapes.py). Does nothing if the folder already
-holds a complete dataset made with the same parameters.
+holds a complete dataset made with the same parameters; otherwise writes
+it and deletes the generated images of an earlier generation that it does
+not list (other files in the folder stay).
 """
 import argparse
 
@@ -68,6 +70,9 @@ def main(argv=None):
         image_size=tuple(size),
         seed=args.seed)
     state = 'generated' if meta['generated'] else 'already complete, reused'
+    if meta['stale_removed']:
+        state += (f'; {meta["stale_removed"]} images of an earlier '
+                  'generation it does not list deleted')
     print(f'{out}: {state}')
     for split, num in meta['num_images'].items():
         print(f'  {split}: {num} images, '

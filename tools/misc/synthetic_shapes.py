@@ -17,6 +17,7 @@ Layout of ``out_dir``::
 import json
 import os
 import os.path as osp
+import re
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -26,7 +27,8 @@ from mmdet_netaug.utils.records import read_json
 
 __all__ = [
     'SYNTHETIC_CLASSES', 'DEFAULT_NUM_TRAIN', 'DEFAULT_NUM_VAL',
-    'DEFAULT_IMAGE_SIZE', 'make_synthetic_coco', 'is_complete_synthetic_coco'
+    'DEFAULT_IMAGE_SIZE', 'make_synthetic_coco', 'is_complete_synthetic_coco',
+    'remove_stale_images'
 ]
 
 SYNTHETIC_CLASSES = ('circle', 'square', 'triangle')
@@ -43,6 +45,8 @@ MAX_OVERLAP = 0.05  # intersection / area of the smaller box
 PLACEMENT_TRIES = 50
 MIN_COLOUR_DISTANCE = 90.0
 SPLITS = ('train', 'val')
+#: The names the generators (this one and hard_shapes) give their images.
+GENERATED_IMAGE = re.compile(r'(train|val)_\d{5,}\.(png|jpg)')
 
 
 def _check_image_size(image_size: Union[int, Sequence[int]]) -> Tuple[int,
@@ -235,6 +239,29 @@ def is_complete_synthetic_coco(out_dir: str, params: dict) -> bool:
     return True
 
 
+def remove_stale_images(out_dir: str, listed: Sequence[str]) -> int:
+    """Delete the generated images in ``out_dir/images`` that a dataset
+    just written there does not list: those of an earlier generation with
+    more images (or of the other generator). Only names a generator gives
+    (:data:`GENERATED_IMAGE`) are touched; other files stay.
+
+    Args:
+        out_dir (str): Dataset folder.
+        listed (Sequence[str]): The ``file_name`` of every image the new
+            annotation files list.
+
+    Returns:
+        int: How many images were deleted.
+    """
+    image_dir = osp.join(out_dir, 'images')
+    keep = set(listed)
+    stale = [name for name in sorted(os.listdir(image_dir))
+             if GENERATED_IMAGE.fullmatch(name) and name not in keep]
+    for name in stale:
+        os.remove(osp.join(image_dir, name))
+    return len(stale)
+
+
 def make_synthetic_coco(out_dir: str,
                         num_train: int = DEFAULT_NUM_TRAIN,
                         num_val: int = DEFAULT_NUM_VAL,
@@ -263,7 +290,9 @@ def make_synthetic_coco(out_dir: str,
         dict: The contents of ``meta.json`` (``params`` and per-split
         ``num_images``/``num_annotations``) plus ``generated``: False when
         an existing complete dataset was reused, True when it was written
-        now.
+        now, and ``stale_removed``: how many images of an earlier
+        generation that the new one does not list were deleted
+        (:func:`remove_stale_images`).
 
     Raises:
         ValueError: If a count or the image size is invalid.
@@ -279,7 +308,7 @@ def make_synthetic_coco(out_dir: str,
     meta_file = osp.join(out_dir, 'meta.json')
     if is_complete_synthetic_coco(out_dir, params):
         meta = read_json(meta_file)
-        return dict(meta, generated=False)
+        return dict(meta, generated=False, stale_removed=0)
 
     # Invalidate first, so an interrupted run is never taken as complete.
     if osp.isfile(meta_file):
@@ -287,6 +316,7 @@ def make_synthetic_coco(out_dir: str,
     os.makedirs(osp.join(out_dir, 'images'), exist_ok=True)
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     meta = dict(params=params, num_images={}, num_annotations={})
+    listed = []
     for split_idx, split in enumerate(SPLITS):
         coco = _generate_split(out_dir, split_idx, split,
                                params[f'num_{split}'], image_size, seed)
@@ -297,6 +327,8 @@ def make_synthetic_coco(out_dir: str,
             json.dump(coco, f)
         meta['num_images'][split] = len(coco['images'])
         meta['num_annotations'][split] = len(coco['annotations'])
+        listed += [img['file_name'] for img in coco['images']]
+    stale = remove_stale_images(out_dir, listed)
     with open(meta_file, 'w', encoding='utf-8') as f:
         json.dump(meta, f, indent=2)
-    return dict(meta, generated=True)
+    return dict(meta, generated=True, stale_removed=stale)
