@@ -113,9 +113,62 @@ def test_regenerating_fewer_deletes_stale_images(tmp_path):
         'stale_removed'] == 0
 
 
-def test_bad_arguments(tmp_path):
+def test_refuses_a_folder_it_did_not_make(tmp_path, capsys):
+    theirs = tmp_path / 'theirs'
+    (theirs / 'images').mkdir(parents=True)
+    (theirs / 'annotations').mkdir()
+    (theirs / 'images' / 'train_00001.jpg').write_bytes(b'a photo')
+    (theirs / 'annotations' / 'train.json').write_text('{}')
+    before = file_bytes(theirs)
+    with pytest.raises(ValueError, match='no meta.json of a dataset gen'):
+        make_synthetic_coco(str(theirs), **SMALL)
+    cli = load_tool('tools/misc/make_synthetic_dataset.py')
+    with pytest.raises(SystemExit):
+        cli.main(['--out', str(theirs), '--num-train', '1'])
+    assert f'{theirs} holds files but no meta.json' in capsys.readouterr().err
+    assert file_bytes(theirs) == before
+    with pytest.raises(ValueError, match='is a file'):
+        make_synthetic_coco(str(theirs / 'annotations' / 'train.json'))
+    # an empty folder, or one an interrupted generation left, is written
+    (tmp_path / 'empty').mkdir()
+    assert make_synthetic_coco(str(tmp_path / 'empty'), **SMALL)['generated']
+
+
+def test_an_interrupted_generation_is_not_complete(tmp_path):
+    out = tmp_path / 'syn'
+    make_synthetic_coco(str(out), **SMALL)
+    # another seed stopped after writing its meta.json's marker and
+    # before its images: same counts, the old images all there
+    params = json.loads((out / 'meta.json').read_text())['params']
+    (out / 'meta.json').write_text(json.dumps(
+        dict(params=dict(params, seed=4), incomplete=True)))
+    assert not synthetic.is_complete_synthetic_coco(
+        str(out), dict(params, seed=4))
+    meta = make_synthetic_coco(str(out), **dict(SMALL, seed=4))
+    assert meta['generated']
+    assert 'incomplete' not in json.loads((out / 'meta.json').read_text())
+    assert file_bytes(out) == file_bytes(_fresh(tmp_path, seed=4))
+
+
+def _fresh(tmp_path, **changes):
+    out = tmp_path / 'fresh'
+    make_synthetic_coco(str(out), **dict(SMALL, **changes))
+    return out
+
+
+def test_bad_arguments(tmp_path, capsys):
     with pytest.raises(ValueError, match='num_train'):
         make_synthetic_coco(str(tmp_path), num_train=-1)
+    with pytest.raises(ValueError, match='num_val should be a positive'):
+        make_synthetic_coco(str(tmp_path), num_val=0)
+    cli = load_tool('tools/misc/make_synthetic_dataset.py')
+    for argv, option in ((['--num-train', '0'], '--num-train'),
+                         (['--num-val', '-5'], '--num-val'),
+                         (['--seed', '-1'], '--seed')):
+        with pytest.raises(SystemExit):
+            cli.main(['--out', str(tmp_path / 'x')] + argv)
+        assert f'argument {option}: expected' in capsys.readouterr().err
+    assert not (tmp_path / 'x').exists()
     with pytest.raises(ValueError, match='image_size'):
         make_synthetic_coco(str(tmp_path), image_size=(16, 160))
     with pytest.raises(ValueError, match='seed'):

@@ -26,7 +26,6 @@ Layout and behaviour (idempotent reuse, byte-for-byte determinism,
 :func:`synthetic_shapes.make_synthetic_coco`.
 """
 import json
-import os
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple, Union
 
@@ -35,8 +34,7 @@ import numpy as np
 
 from synthetic_shapes import (SPLITS, _check_count, _check_image_size,
                               _make_background, _mask_box, _overlap,
-                              is_complete_synthetic_coco,
-                              remove_stale_images)
+                              finish_generation, start_generation)
 
 __all__ = ['HARD_SHAPES_CLASSES', 'make_hard_shapes_coco']
 
@@ -211,14 +209,9 @@ def make_hard_shapes_coco(out_dir: str,
                   num_train=num_train, num_val=num_val,
                   image_size=[height, width], seed=int(seed),
                   classes=list(HARD_SHAPES_CLASSES))
-    meta_file = osp.join(out_dir, 'meta.json')
-    if is_complete_synthetic_coco(out_dir, params):
-        with open(meta_file, encoding='utf-8') as f:
-            return dict(json.load(f), generated=False, stale_removed=0)
-    if osp.isfile(meta_file):
-        os.remove(meta_file)
-    os.makedirs(osp.join(out_dir, 'images'), exist_ok=True)
-    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
+    done = start_generation(out_dir, params)
+    if done is not None:
+        return dict(done, generated=False, stale_removed=0)
     meta = dict(params=params, num_images={}, num_annotations={})
     categories = [dict(id=i + 1, name=name, supercategory='shape')
                   for i, name in enumerate(HARD_SHAPES_CLASSES)]
@@ -247,7 +240,4 @@ def make_hard_shapes_coco(out_dir: str,
         meta['num_images'][split] = len(images)
         meta['num_annotations'][split] = len(annotations)
         listed += [img['file_name'] for img in images]
-    stale = remove_stale_images(out_dir, listed)
-    with open(meta_file, 'w', encoding='utf-8') as f:
-        json.dump(meta, f, indent=2)
-    return dict(meta, generated=True, stale_removed=stale)
+    return finish_generation(out_dir, meta, listed)

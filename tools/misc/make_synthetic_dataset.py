@@ -12,7 +12,8 @@ classes (shape x fill texture x hue family) with clutter and occlusion,
 tools/misc/hard_shapes.py). Does nothing if the folder already
 holds a complete dataset made with the same parameters; otherwise writes
 it and deletes the generated images of an earlier generation that it does
-not list (other files in the folder stay).
+not list. Refuses a folder that holds files but no generator's meta.json
+(someone else's data), changing nothing.
 """
 import argparse
 
@@ -29,6 +30,22 @@ VARIANTS = {
 }
 
 
+def count(text):
+    """An image count: a positive int."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f'expected a positive number of images, got {text!r}')
+    return int(text)
+
+
+def seed(text):
+    """A random seed: a non-negative int."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(
+            f'expected a non-negative int, got {text!r}')
+    return int(text)
+
+
 def parse_args(argv=None):
     """Parse command-line arguments."""
     parser = argparse.ArgumentParser(
@@ -39,20 +56,21 @@ def parse_args(argv=None):
                         'the 24-class underfitting benchmark')
     parser.add_argument('--out', help='output folder (default: '
                         'data/synthetic or data/hard_shapes)')
-    parser.add_argument('--num-train', type=int,
+    parser.add_argument('--num-train', type=count,
                         help='number of training images (default: 200 or '
                         '20000)')
-    parser.add_argument('--num-val', type=int,
+    parser.add_argument('--num-val', type=count,
                         help='number of validation images (default: 50 or '
                         '1000)')
     parser.add_argument(
         '--size', type=int, nargs='+', metavar='PIXELS',
         help='image size: one value for square images, or H W (default: '
         '160 or 192)')
-    parser.add_argument('--seed', type=int, default=0, help='random seed')
+    parser.add_argument('--seed', type=seed, default=0, help='random seed')
     args = parser.parse_args(argv)
     if args.size is not None and len(args.size) not in (1, 2):
         parser.error(f'--size takes 1 or 2 values (H W), got {args.size}')
+    args.error = parser.error
     return args
 
 
@@ -63,12 +81,15 @@ def main(argv=None):
     out = args.out or out
     if args.size is not None:
         size = args.size * 2 if len(args.size) == 1 else args.size
-    meta = make(
-        out,
-        num_train=num_train if args.num_train is None else args.num_train,
-        num_val=num_val if args.num_val is None else args.num_val,
-        image_size=tuple(size),
-        seed=args.seed)
+    try:
+        meta = make(
+            out,
+            num_train=num_train if args.num_train is None else args.num_train,
+            num_val=num_val if args.num_val is None else args.num_val,
+            image_size=tuple(size),
+            seed=args.seed)
+    except ValueError as error:  # the size, or --out is not a dataset's
+        args.error(str(error))
     state = 'generated' if meta['generated'] else 'already complete, reused'
     if meta['stale_removed']:
         state += (f'; {meta["stale_removed"]} images of an earlier '

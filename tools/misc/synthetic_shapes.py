@@ -23,12 +23,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from mmdet_netaug.utils.records import read_json
+from mmdet_netaug.utils.records import read_json, write_json
 
 __all__ = [
     'SYNTHETIC_CLASSES', 'DEFAULT_NUM_TRAIN', 'DEFAULT_NUM_VAL',
     'DEFAULT_IMAGE_SIZE', 'make_synthetic_coco', 'is_complete_synthetic_coco',
-    'remove_stale_images'
+    'start_generation', 'finish_generation', 'remove_stale_images'
 ]
 
 SYNTHETIC_CLASSES = ('circle', 'square', 'triangle')
@@ -66,11 +66,10 @@ def _check_image_size(image_size: Union[int, Sequence[int]]) -> Tuple[int,
 
 
 def _check_count(name: str, value: int) -> int:
-    """Validate a non-negative image count."""
+    """Validate an image count: a split has at least one image."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or value < 0:
-        raise ValueError(f'{name} should be a non-negative int, got '
-                         f'{value!r}')
+            or value < 1:
+        raise ValueError(f'{name} should be a positive int, got {value!r}')
     return int(value)
 
 
@@ -225,7 +224,8 @@ def is_complete_synthetic_coco(out_dir: str, params: dict) -> bool:
         files and every image they list exist.
     """
     meta = read_json(osp.join(out_dir, 'meta.json'))
-    if meta is None or meta.get('params') != params:
+    if meta is None or meta.get('params') != params or \
+            meta.get('incomplete'):
         return False
     for split in SPLITS:
         coco = read_json(osp.join(out_dir, 'annotations', f'{split}.json'))
@@ -237,6 +237,50 @@ def is_complete_synthetic_coco(out_dir: str, params: dict) -> bool:
                 for img in coco['images']):
             return False
     return True
+
+
+def start_generation(out_dir: str, params: dict) -> Optional[dict]:
+    """Begin writing a generated dataset to ``out_dir``, or find it done.
+
+    Returns the ``meta.json`` of a complete dataset made with ``params``
+    (nothing to do). Otherwise marks ``out_dir`` as being generated (its
+    ``meta.json`` says ``incomplete``, so an interrupted run is never taken
+    as complete) and returns None. A folder is only written to if it is
+    new, empty, or holds a ``meta.json`` a generator wrote (complete or
+    not): other files would be overwritten or deleted.
+
+    Raises:
+        ValueError: If ``out_dir`` is a file, or a folder with files and no
+            generator's ``meta.json``; nothing is changed then.
+    """
+    if is_complete_synthetic_coco(out_dir, params):
+        return read_json(osp.join(out_dir, 'meta.json'))
+    if osp.exists(out_dir) and not osp.isdir(out_dir):
+        raise ValueError(f'{out_dir} is a file, not a dataset folder')
+    meta_file = osp.join(out_dir, 'meta.json')
+    old = read_json(meta_file)
+    if osp.isdir(out_dir) and os.listdir(out_dir) and not (
+            isinstance(old, dict) and isinstance(old.get('params'), dict)):
+        raise ValueError(
+            f'{out_dir} holds files but no meta.json of a dataset generator, '
+            'so it is not a generated dataset: writing one there would '
+            'overwrite or delete them. Choose a new or empty folder '
+            '(nothing was changed).')
+    os.makedirs(osp.join(out_dir, 'images'), exist_ok=True)
+    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
+    write_json(meta_file, dict(params=params, incomplete=True))
+    return None
+
+
+def finish_generation(out_dir: str, meta: dict,
+                      listed: Sequence[str]) -> dict:
+    """Delete the images of an earlier generation that ``listed`` (the
+    new annotations' file names) does not name, write ``meta.json`` (the
+    dataset is complete) and return it with ``generated=True`` and
+    ``stale_removed``."""
+    stale = remove_stale_images(out_dir, listed)
+    write_json(osp.join(out_dir, 'meta.json'), meta)
+    return dict(meta, generated=True, stale_removed=stale)
 
 
 def remove_stale_images(out_dir: str, listed: Sequence[str]) -> int:
@@ -295,7 +339,9 @@ def make_synthetic_coco(out_dir: str,
         (:func:`remove_stale_images`).
 
     Raises:
-        ValueError: If a count or the image size is invalid.
+        ValueError: If a count or the image size is invalid, or
+            ``out_dir`` is not a folder a generator made
+            (:func:`start_generation`).
         OSError: If an image cannot be written.
     """
     num_train = _check_count('num_train', num_train)
@@ -305,16 +351,9 @@ def make_synthetic_coco(out_dir: str,
             or seed < 0:
         raise ValueError(f'seed should be a non-negative int, got {seed!r}')
     params = _params(num_train, num_val, image_size, int(seed))
-    meta_file = osp.join(out_dir, 'meta.json')
-    if is_complete_synthetic_coco(out_dir, params):
-        meta = read_json(meta_file)
-        return dict(meta, generated=False, stale_removed=0)
-
-    # Invalidate first, so an interrupted run is never taken as complete.
-    if osp.isfile(meta_file):
-        os.remove(meta_file)
-    os.makedirs(osp.join(out_dir, 'images'), exist_ok=True)
-    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
+    done = start_generation(out_dir, params)
+    if done is not None:
+        return dict(done, generated=False, stale_removed=0)
     meta = dict(params=params, num_images={}, num_annotations={})
     listed = []
     for split_idx, split in enumerate(SPLITS):
@@ -328,7 +367,4 @@ def make_synthetic_coco(out_dir: str,
         meta['num_images'][split] = len(coco['images'])
         meta['num_annotations'][split] = len(coco['annotations'])
         listed += [img['file_name'] for img in coco['images']]
-    stale = remove_stale_images(out_dir, listed)
-    with open(meta_file, 'w', encoding='utf-8') as f:
-        json.dump(meta, f, indent=2)
-    return dict(meta, generated=True, stale_removed=stale)
+    return finish_generation(out_dir, meta, listed)
