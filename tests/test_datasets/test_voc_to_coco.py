@@ -309,3 +309,63 @@ def test_cli_classes_file(tmp_path, capsys):
     assert data['categories'][1] == dict(
         id=2, name='cat', supercategory='none')
     assert data['annotations'][0]['category_id'] == 1
+
+
+def _tree(root):
+    return {str(p.relative_to(root)): p.read_bytes()
+            for p in sorted(Path(root).rglob('*')) if p.is_file()}
+
+
+def test_cli_refuses_a_split_with_another_class_list(tmp_path, capsys):
+    root = make_voc(tmp_path / 'voc',
+                    {'a': ([('cat', (1, 1, 10, 10), 0)], '.jpg', (100, 80)),
+                     'b': ([('dog', (1, 1, 10, 10), 0)], '.jpg', (100, 80))})
+    (root / 'ImageSets' / 'Main' / 'test.txt').write_text('b\n')
+    out = tmp_path / 'out'
+    converter.main([str(root), str(out), '--splits', 'train', 'test'])
+    before = _tree(out)
+    # test alone finds only 'dog': its id 1 would be train's 'cat'
+    with pytest.raises(SystemExit) as exit_:
+        converter.main([str(root), str(out), '--splits', 'test'])
+    message = str(exit_.value)
+    assert message.startswith('Error: ') and '\n' not in message
+    assert str(out / 'annotations' / 'train.json') in message
+    assert "['cat', 'dog']" in message and "['dog']" in message
+    assert _tree(out) == before
+    # the same class list is accepted, and a file with another prefix
+    # is another dataset's
+    converter.main([str(root), str(out), '--splits', 'test', '--classes',
+                    'cat', 'dog'])
+    converter.main([str(root), str(out), '--splits', 'test',
+                    '--name-prefix', 'b_'])
+    assert json.loads((out / 'annotations' / 'b_test.json').read_text())[
+        'categories'] == [dict(id=1, name='dog', supercategory='none')]
+
+
+def test_cli_errors_are_one_line_and_write_nothing(tmp_path):
+    root = make_voc(tmp_path / 'voc',
+                    {'a': ([('cat', (1, 1, 10, 10), 0)], '.jpg', (100, 80))})
+    (root / 'ImageSets' / 'Main' / 'test.txt').write_text('a\nzz\n')
+    out = tmp_path / 'out'
+    cases = [
+        ([str(tmp_path / 'nope'), str(out)],
+         f'VOC root is not a directory: {tmp_path / "nope"}'),
+        ([str(root), str(out), '--splits', 'trian'], 'trian.txt'),
+        ([str(root), str(out), '--classes', 'dog'], 'is not in the class'),
+        ([str(root), str(out), '--classes-file', str(tmp_path / 'c.txt')],
+         'Classes file not found'),
+        # train converts; test then misses zz.xml: train is not written
+        ([str(root), str(out), '--splits', 'train', 'test'], 'zz.xml'),
+    ]
+    for argv, expected in cases:
+        with pytest.raises(SystemExit) as exit_:
+            converter.main(argv)
+        message = str(exit_.value)
+        assert message.startswith('Error: ') and expected in message, argv
+        assert not out.exists(), argv
+    # a real folder where the image link would go: refused before writing
+    (out / 'JPEGImages').mkdir(parents=True)
+    with pytest.raises(SystemExit, match='is not a symlink'):
+        converter.main([str(root), str(out), '--splits', 'train',
+                        '--link-images'])
+    assert not (out / 'annotations').exists()

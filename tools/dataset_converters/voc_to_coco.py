@@ -301,9 +301,65 @@ def link_images(voc_root, out_dir, image_prefix):
     return link
 
 
+def check_shared_classes(out_dir: str, name_prefix: str,
+                         written: Sequence[str],
+                         classes: Sequence[str]) -> None:
+    """Refuse to write splits whose class list differs from that of the
+    splits already in ``out_dir/annotations`` (same ``name_prefix``) that
+    this conversion leaves as they are: category ids would then name
+    different classes in train and test, and every label would be wrong
+    with no error anywhere.
+
+    Args:
+        out_dir (str): Output folder.
+        name_prefix (str): Prefix of the annotation files.
+        written (Sequence[str]): Paths of the files this conversion writes.
+        classes (Sequence[str]): Its class list, in category-id order.
+
+    Raises:
+        ValueError: Naming the first other file with another class list.
+    """
+    ann_dir = osp.join(out_dir, 'annotations')
+    if not osp.isdir(ann_dir):
+        return
+    written = {osp.abspath(f) for f in written}
+    for name in sorted(os.listdir(ann_dir)):
+        path = osp.join(ann_dir, name)
+        if not (name.startswith(name_prefix) and name.endswith('.json')) \
+                or osp.abspath(path) in written:
+            continue
+        try:
+            with open(path, encoding='utf-8') as f:
+                categories = json.load(f).get('categories')
+            theirs = [c['name'] for c in
+                      sorted(categories, key=lambda c: c['id'])]
+        except (OSError, ValueError, AttributeError, TypeError, KeyError):
+            continue  # not a COCO file of a split: not ours to compare
+        if theirs != list(classes):
+            raise ValueError(
+                f'{path} has the classes {theirs} (in category-id order), '
+                f'this conversion {list(classes)}: the splits of one dataset '
+                'must share one class list, or labels mean different '
+                'classes in each. Pass the same --classes (or convert all '
+                'splits together); nothing was written.')
+
+
 def main(argv=None):
-    """Run the conversion."""
+    """Run the conversion: every split is converted before anything is
+    written, so an error (one line, naming the file) leaves the output
+    folder as it was."""
     args = parse_args(argv)
+    try:
+        convert(args)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f'Error: {error}')
+
+
+def convert(args):
+    """Convert, check and write the splits ``args`` names."""
+    if not osp.isdir(args.voc_root):
+        raise FileNotFoundError(
+            f'VOC root is not a directory: {args.voc_root}')
     if args.classes_file:
         classes = load_class_names(args.classes_file)
     elif args.classes:
@@ -311,6 +367,7 @@ def main(argv=None):
     else:
         classes = collect_voc_classes(args.voc_root, args.splits)
     print(f'classes ({len(classes)}): {classes}')
+    converted = []
     for split in args.splits:
         out_file = osp.join(args.out_dir, 'annotations',
                             f'{args.name_prefix}{split}.json')
@@ -319,16 +376,25 @@ def main(argv=None):
             coco = convert_voc_to_coco(
                 args.voc_root,
                 split,
-                out_file,
+                None,
                 classes=classes,
                 image_prefix=args.image_prefix)
         for w in caught:
             print(f'warning: {w.message}', file=sys.stderr)
-        print(f'{split}: {len(coco["images"])} images, '
-              f'{len(coco["annotations"])} boxes, {len(caught)} warnings '
-              f'-> {out_file}')
+        converted.append((split, out_file, coco, len(caught)))
+    check_shared_classes(args.out_dir, args.name_prefix,
+                         [out_file for _, out_file, _, _ in converted],
+                         classes)
     if args.link_images:
         link = link_images(args.voc_root, args.out_dir, args.image_prefix)
+    for split, out_file, coco, num_warnings in converted:
+        os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+        with open(out_file, 'w', encoding='utf-8') as f:
+            json.dump(coco, f)
+        print(f'{split}: {len(coco["images"])} images, '
+              f'{len(coco["annotations"])} boxes, {num_warnings} warnings '
+              f'-> {out_file}')
+    if args.link_images:
         print(f'images: {link} -> {os.readlink(link)}')
 
 
