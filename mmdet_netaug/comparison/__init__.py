@@ -7,8 +7,8 @@ from .constants import (DEFAULT_KEYS, DEFAULT_SEEDS, DONE_FILE,
 from .planning import (Run, config_name, find_seeds, holdout_mask,
                        holdout_names, holdout_options, pairs_of,
                        parse_cfg_options, plan_runs, root_of,
-                       schedule_options, split_holdout, val_ann_file,
-                       validation_rule)
+                       schedule_options, split_holdout,
+                       unrecorded_configs, val_ann_file, validation_rule)
 from .report import (format_report, plot_curves, plotted_seeds, report_header,
                      role_titles)
 from .results import (last_fifth_change, last_fifth_mean, last_fifth_trend,
@@ -29,5 +29,5 @@ __all__ = [
     'read_train_loss', 'read_val_metrics', 'report_header', 'role_titles',
     'root_of', 'run_state', 'same_settings', 'schedule_options',
     'settings_mismatches', 'split_holdout', 'summarize', 'summarize_run',
-    'train_all', 'val_ann_file', 'validation_rule'
+    'train_all', 'unrecorded_configs', 'val_ann_file', 'validation_rule'
 ]

@@ -389,6 +389,14 @@ def find_seeds(work_dir: str, names: Sequence[str]) -> List[int]:
     return sorted(seeds)
 
 
+def unrecorded_configs(work_dir: str, configs: Sequence[str]) -> List[str]:
+    """The configs with no ``seed<k>`` folder in ``work_dir``: a report
+    shows them as never trained, which from a typo in a config's name or
+    in ``work_dir`` is a wrong report, not an empty one."""
+    return [config for config in configs
+            if not find_seeds(work_dir, [config_name(config)])]
+
+
 def plan_runs(args) -> Tuple[List[Run], dict]:
     """Every run to train, in the order they start (seed by seed, so that an
     interrupted comparison has both models of the early seeds; only the

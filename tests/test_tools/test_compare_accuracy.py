@@ -608,6 +608,29 @@ def test_summarize_only_command_line(tool, tmp_path):
     assert (tmp_path / 'curves.png').is_file()
     difference = summary['pairs'][0]['difference']['mAP']
     assert difference['n'] == 2 and difference['mean'] == pytest.approx(0.02)
+    # a typo in a config's name or in --work-dir: an error, and the
+    # report already written stays as it was
+    written = {p: p.read_bytes() for p in (out, out.with_suffix('.md'),
+                                           tmp_path / 'curves.png')}
+    for pairs, work_dir in ((['configs/netaug_n.py', 'configs/plain_m.py'],
+                             tmp_path),
+                            (['configs/netaug_m.py', 'configs/plain_m.py'],
+                             tmp_path / 'typo')):
+        with pytest.raises(SystemExit, match=f'Error: {work_dir} holds no '
+                           f'runs of {pairs[0]}.*no report was written'):
+            tool.main(['--pairs', *pairs, '--work-dir', str(work_dir),
+                       '--summarize-only', '--out', str(out)])
+    assert {p: p.read_bytes() for p in written} == written
+    assert not (tmp_path / 'typo').exists()
+    # an existing config not trained yet is reported as such
+    summary = tool.main(['--pairs', 'configs/netaug_ssdlite_mbv2.py',
+                         'configs/plain_m.py', '--work-dir', str(tmp_path),
+                         '--summarize-only', '--out', str(out)])
+    runs = summary['pairs'][0]['netaug']['runs']
+    assert sorted(runs) == ['0', '1']
+    assert all(run['AP50'] is None for run in runs.values())
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--pairs', 'a.py', 'b.py', '--seeds', '0', '-1'])
 
 
 def test_evidence_script_pairs_netaug_with_its_plain_twin():

@@ -58,7 +58,8 @@ from mmdet_netaug.comparison import (DEFAULT_KEYS, DEFAULT_SEEDS,
                                    config_name, find_seeds, format_report,
                                    pairs_of, plan_runs, plot_curves,
                                    report_header, settings_mismatches,
-                                   summarize, train_all)
+                                   summarize, train_all,
+                                   unrecorded_configs)
 from mmdet_netaug.utils.records import device_description, write_json
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -132,7 +133,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--summarize-only', action='store_true',
                         help='train nothing: read the runs in WORK_DIR and '
                         'report (warning where the runs were trained with '
-                        'other settings than this command gives)')
+                        'other settings than this command gives; an error, '
+                        'writing nothing, where a config is neither a file '
+                        'nor trained in WORK_DIR, or none was trained there)')
     parser.add_argument('--map-key', default=DEFAULT_KEYS['mAP'],
                         help='scalars.json key of the mAP')
     parser.add_argument('--ap50-key', default=DEFAULT_KEYS['AP50'],
@@ -158,6 +161,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             parser.error(f'option {option!r} is not KEY=VALUE')
     if args.seeds is not None and len(set(args.seeds)) != len(args.seeds):
         parser.error('--seeds has duplicates')
+    if args.seeds is not None and min(args.seeds) < 0:
+        parser.error(f'--seeds must be >= 0, got {min(args.seeds)}')
     args.out = args.out or osp.join(args.work_dir, 'results.json')
     args.plot = args.plot or osp.join(args.work_dir, 'curves.png')
     args.train_script = TRAIN_SCRIPT  # what each run executes
@@ -201,6 +206,20 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     names = [config_name(c) for pair in pairs for c in pair]
     ok, left, mismatches = True, 0, []
     if args.summarize_only:
+        configs = [c for pair in pairs for c in pair]
+        unrecorded = unrecorded_configs(args.work_dir, configs)
+        # a config neither on disk nor trained, or no runs at all: a typo,
+        # found before anything is written over
+        typos = [c for c in unrecorded if not osp.isfile(c)]
+        if typos or len(set(unrecorded)) == len(set(configs)):
+            raise SystemExit(
+                f'Error: {args.work_dir} holds no runs of '
+                f'{", ".join(typos or unrecorded)} (no <config name>/seed<k> '
+                'folder): check the config names and --work-dir; no report '
+                'was written')
+        for config in unrecorded:  # an arm not trained yet
+            print(f'warning: {args.work_dir} holds no runs of {config} yet',
+                  flush=True)
         seeds = args.seeds if args.seeds is not None else \
             find_seeds(args.work_dir, names)
         # the settings this command states, against the runs' records
