@@ -54,6 +54,11 @@ def parse_args():
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings (key=value)')
     args = parser.parse_args()
+    if args.input_size is not None and min(args.input_size) < 1:
+        parser.error(f'--input-size H W must be positive, got '
+                     f'{args.input_size[0]} {args.input_size[1]}')
+    if not args.tolerance >= 0:
+        parser.error(f'--tolerance must be >= 0, got {args.tolerance}')
     if args.bn_calibration < 0:
         parser.error('--bn-calibration must be >= 0 (0 keeps the '
                      'checkpoint\'s statistics)')

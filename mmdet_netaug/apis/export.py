@@ -261,14 +261,27 @@ def export_tiny(cfg: Config,
     Raises:
         ExportError: The outputs differ by more than ``tolerance``, the
             reload is not strict, a different export exists (without
-            ``force``), or the files could not be written (e.g. a full disk).
+            ``force``), the files could not be written (e.g. a full disk),
+            ``out_dir`` is a file, or ``input_size`` or ``tolerance`` is
+            out of range.
     """
     import errno
     import glob
+    import numbers
     import shutil
     import tempfile
 
     import mmengine
+    if len(input_size) != 2 or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and
+            v > 0 for v in input_size):
+        raise ExportError(f'input_size must be two positive ints (H, W), '
+                          f'got {tuple(input_size)}')
+    if not tolerance >= 0:  # NaN too
+        raise ExportError(f'tolerance must be >= 0, got {tolerance}')
+    if osp.exists(out_dir) and not osp.isdir(out_dir):
+        raise ExportError(f'{out_dir} is a file, not a folder to export '
+                          'into')
     mmengine.mkdir_or_exist(out_dir)
     stem = name or (osp.splitext(osp.basename(cfg.filename or 'model'))[0] +
                     '_tiny')

@@ -206,10 +206,25 @@ def test_export_is_checked_before_it_is_written(tmp_path, monkeypatch):
     torch.manual_seed(0)
     model = build_netaug_model(cfg)
     out = tmp_path / 'export'
+    # out-of-range arguments are refused before anything is written
+    for kwargs, message in ((dict(tolerance=-1.0), 'tolerance must be'),
+                            (dict(tolerance=float('nan')), 'tolerance must'),
+                            (dict(input_size=(0, 0)), 'two positive ints')):
+        with pytest.raises(ExportError, match=message):
+            export_tiny(cfg, model, str(out), **dict(
+                dict(input_size=(192, 192)), **kwargs))
+        assert not out.exists()
+    (tmp_path / 'a_file').write_text('mine')
+    with pytest.raises(ExportError, match='a_file is a file'):
+        export_tiny(cfg, model, str(tmp_path / 'a_file'))
+    assert (tmp_path / 'a_file').read_text() == 'mine'
     # a failed output check writes nothing under the final names
-    with pytest.raises(ExportError, match='tolerance'):
-        export_tiny(cfg, model, str(out), input_size=(192, 192),
-                    tolerance=-1.0)
+    import mmdet_netaug.apis.export as export_module
+    monkeypatch.setattr(export_module, 'max_output_difference',
+                        lambda *args: 1.0)
+    with pytest.raises(ExportError, match='differ .* up to 1 .*tolerance'):
+        export_tiny(cfg, model, str(out), input_size=(192, 192))
+    monkeypatch.undo()
     assert _export_files(out) == []
     first = export_tiny(cfg, model, str(out), input_size=(192, 192))
     written = open(first['checkpoint'], 'rb').read()
@@ -326,3 +341,13 @@ def test_export_refuses_a_negative_bn_calibration(monkeypatch, capsys):
         tool.parse_args()
     assert error.value.code == 2
     assert '--bn-calibration must be >= 0' in capsys.readouterr().err
+    for option, message in ((['--input-size', '0', '320'],
+                             '--input-size H W must be positive, got 0 320'),
+                            (['--tolerance', '-1'],
+                             '--tolerance must be >= 0, got -1.0')):
+        monkeypatch.setattr(sys, 'argv', [
+            'export.py', 'configs/netaug_ssdlite_mbv2_cards.py', 'x.pth',
+            'out'] + option)
+        with pytest.raises(SystemExit):
+            tool.parse_args()
+        assert message in capsys.readouterr().err
