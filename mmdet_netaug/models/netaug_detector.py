@@ -94,10 +94,11 @@ class NetAugDetector(TeacherMixin, BaseDetector):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         distill = distill_options(distill, 'NetAugDetector')
-        if not isinstance(aug_loss_weight, (int, float)) or not (
-                aug_loss_weight >= 0):
+        if isinstance(aug_loss_weight, bool) or not isinstance(
+                aug_loss_weight, (int, float)) or not (
+                0 <= aug_loss_weight < float('inf')):
             raise ValueError('NetAugDetector: field "aug_loss_weight" '
-                             '(alpha) must be a number >= 0, got '
+                             '(alpha) must be a finite number >= 0, got '
                              f'{aug_loss_weight!r}')
         if not isinstance(detector, dict) or 'type' not in detector:
             raise ValueError('NetAugDetector: field "detector" must be the '

@@ -164,6 +164,10 @@ def test_hook_without_a_netaug_model_is_refused(cards_coco, tmp_path):
     (dict(bn_calibration_batches=0), 'bn_calibration_batches'),
     (dict(netaug_stop_epoch=-1), 'netaug_stop_epoch'),
     (dict(cudnn_benchmark='yes'), 'cudnn_benchmark'),
+    (dict(sort_channels='no'), 'sort_channels'),  # 'no' is truthy
+    (dict(sort_at_start=1), 'sort_at_start'),
+    (dict(bn_calibration_batches=True), 'bn_calibration_batches'),
+    (dict(netaug_stop_epoch=False), 'netaug_stop_epoch'),
 ])
 def test_hook_options_are_checked(kwargs, field):
     with pytest.raises(ValueError, match=field):

@@ -119,9 +119,10 @@ def test_bad_detector_fields_are_named():
     from mmdet.registry import MODELS
     from conftest import load_config
     detector = load_config('netaug_ssdlite_mbv2_cards.py').model.detector
-    with pytest.raises(ValueError, match='aug_loss_weight'):
-        MODELS.build(dict(type='NetAugDetector', detector=detector,
-                          aug_loss_weight=-1))
+    for alpha in (-1, float('inf'), float('nan'), True, '1'):
+        with pytest.raises(ValueError, match='aug_loss_weight'):
+            MODELS.build(dict(type='NetAugDetector', detector=detector,
+                              aug_loss_weight=alpha))
     plain = load_config('ssdlite_mbv2_w035_cards.py').model
     with pytest.raises(ValueError, match='detector.backbone'):
         MODELS.build(dict(type='NetAugDetector', detector=plain))

@@ -130,14 +130,20 @@ class NetAugHook(ReestimateBNHook):
             raise ValueError('NetAugHook: field "width_aug_stop" must be a '
                              'fraction of training between 0 and 1, got '
                              f'{width_aug_stop!r}')
+        for name, value in (('sort_channels', sort_channels),
+                            ('sort_at_start', sort_at_start)):
+            if not isinstance(value, bool):  # 'no' would mean True
+                raise ValueError(f'NetAugHook: field "{name}" must be True '
+                                f'or False, got {value!r}')
         if netaug_stop_epoch is not None and (
                 not isinstance(netaug_stop_epoch, int)
+                or isinstance(netaug_stop_epoch, bool)
                 or netaug_stop_epoch < 0):
             raise ValueError('NetAugHook: field "netaug_stop_epoch" must be '
                              f'None or an epoch >= 0, got '
                              f'{netaug_stop_epoch!r}')
-        if not isinstance(bn_calibration_batches,
-                          int) or bn_calibration_batches < 1:
+        if not isinstance(bn_calibration_batches, int) or isinstance(
+                bn_calibration_batches, bool) or bn_calibration_batches < 1:
             raise ValueError('NetAugHook: field "bn_calibration_batches" '
                              'must be an integer >= 1, got '
                              f'{bn_calibration_batches!r}')
@@ -145,7 +151,7 @@ class NetAugHook(ReestimateBNHook):
         self.width_aug_stop = float(width_aug_stop)
         self.netaug_stop_epoch = netaug_stop_epoch
         self.sort_channels = sort_channels
-        self.sort_at_start = bool(sort_at_start)
+        self.sort_at_start = sort_at_start
         self.bn_calibration_batches = bn_calibration_batches
         self.cudnn_benchmark = cudnn_benchmark
         self._cudnn_benchmark_before = None
