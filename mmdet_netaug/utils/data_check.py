@@ -15,7 +15,7 @@ prefix, or a dataset whose ``backend_args`` select a non-local storage backend
 """
 import os
 import os.path as osp
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 COCO_HINT = ("download COCO 2017 from https://cocodataset.org and arrange "
              "data/coco/{annotations,train2017,val2017} (see README, 'Datasets')")
@@ -185,6 +185,78 @@ def check_dataset_paths(cfg, splits: Sequence[str] = ('train', 'val', 'test')) -
             f'(relative paths are resolved from {os.getcwd()}):\n'
             + '\n'.join(lines) + '\n' + _hint(missing, cfg))
     check_evaluator_ann_files(cfg, [s for s in splits if s != 'train'])
+    check_class_lists(cfg, splits)
+
+
+def _dataset_classes(leaf: dict) -> Optional[Tuple[str, ...]]:
+    """The class names a leaf dataset config gives its labels 0..K-1:
+    its ``metainfo.classes``, else its type's own (mmdet's ``METAINFO``);
+    None when neither can be read."""
+    classes = (leaf.get('metainfo') or {}).get('classes')
+    if classes is None:
+        from mmdet.registry import DATASETS
+        dataset_type = leaf.get('type')
+        if isinstance(dataset_type, str):
+            dataset_type = DATASETS.get(dataset_type)
+        classes = getattr(dataset_type, 'METAINFO', {}).get('classes')
+    if isinstance(classes, str):
+        classes = (classes, )
+    return tuple(classes) if isinstance(classes, (list, tuple)) else None
+
+
+def _head_num_classes(model: dict) -> Iterator[Tuple[str, int]]:
+    """``(field, num_classes)`` of the detection heads of a model config
+    (through NetAug's and distillation's ``detector`` wrapper)."""
+    field = 'model'
+    while isinstance(model, dict) and isinstance(model.get('detector'), dict):
+        model, field = model['detector'], f'{field}.detector'
+    for head in ('bbox_head', 'roi_head.bbox_head'):
+        cfg = model
+        for key in head.split('.'):
+            cfg = cfg.get(key) if isinstance(cfg, dict) else None
+        if isinstance(cfg, dict) and isinstance(cfg.get('num_classes'), int):
+            yield f'{field}.{head}.num_classes', cfg['num_classes']
+
+
+def check_class_lists(cfg, splits: Sequence[str] = ('train', 'val', 'test')
+                      ) -> None:
+    """Raise ``ValueError`` when the splits' datasets name their labels
+    with different class lists, or the detection head predicts another
+    number of classes.
+
+    Labels are positions in a dataset's class list: a class left out of
+    the training set's ``metainfo`` only (or given in another order) makes
+    label 0 another class in training than in validation, and every
+    detection is scored as the wrong class, with no error anywhere (mmdet's
+    ``NumClassCheckHook`` catches only some configs, and not with
+    ``python -O``). A head with more outputs than classes trains classes
+    that do not exist.
+    """
+    found = []  # (field, classes)
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader') or {}
+        for field, leaf in leaf_datasets(loader.get('dataset'),
+                                         f'{split}_dataloader.dataset'):
+            classes = _dataset_classes(leaf)
+            if classes is not None:
+                found.append((f'{field}.metainfo.classes', classes))
+    if not found:
+        return
+    field, classes = found[0]
+    others = [(f, c) for f, c in found[1:] if c != classes]
+    if others:
+        raise ValueError(
+            'the datasets name their labels with different class lists '
+            '(a label is a position in the list, so the same label would '
+            'mean another class):\n' + '\n'.join(
+                f'  {f}: {list(c)}' for f, c in [found[0]] + others) +
+            '\nHint: give every split the same metainfo.classes')
+    for head_field, num_classes in _head_num_classes(cfg.get('model')):
+        if num_classes != len(classes):
+            raise ValueError(
+                f'{head_field} is {num_classes}, but {field} has '
+                f'{len(classes)} classes {list(classes)}: set it to '
+                f'{len(classes)}')
 
 
 def _evaluator_ann_files(cfg, splits) -> List[Tuple[str, str]]:

@@ -182,3 +182,41 @@ def test_generated_data_hint_says_to_generate(repo, tmp_path, config,
     with pytest.raises(FileNotFoundError) as exc:
         check_dataset_paths(cfg, splits=('train', ))
     assert f'python tools/misc/{command} (data/' in str(exc.value)
+
+
+def test_class_lists_must_agree_and_fit_the_head(tmp_path):
+    """A class left out of (or reordered in) one split's metainfo only
+    makes a label mean another class in training than in validation; a
+    head with more outputs trains classes that do not exist. mmdet's
+    NumClassCheckHook is missing from the YOLOv3 / RTMDet / YOLOX configs,
+    and these trained silently."""
+    from mmdet.utils import register_all_modules
+
+    from mmdet_netaug.utils import check_class_lists, load_config
+    register_all_modules()
+    config = osp.join(REPO, 'configs', 'netaug_yolov3_mbv2_cards.py')
+    train = 'train_dataloader.dataset.dataset.metainfo.classes'
+    check_class_lists(load_config(config))
+    for classes in (('ten', 'jack', 'queen', 'king', 'ace'),
+                    ('ten', 'nine', 'jack', 'queen', 'king', 'ace')):
+        with pytest.raises(ValueError) as exc:
+            check_class_lists(load_config(config, {train: classes}))
+        message = str(exc.value)
+        assert f'{train}: {list(classes)}' in message
+        assert "val_dataloader.dataset.metainfo.classes: ['nine', 'ten'," \
+            in message
+    with pytest.raises(ValueError, match=r'model.detector.bbox_head.'
+                       r'num_classes is 7, but .* has 6 classes'):
+        check_class_lists(load_config(
+            config, {'model.detector.bbox_head.num_classes': 7}))
+    # a dataset without metainfo names its labels with its type's classes
+    check_class_lists(load_config(
+        osp.join(REPO, 'configs', 'ssdlite_mbv2_w035_coco.py')))
+    # the tools' data check includes it
+    root = str(tmp_path / 'coco') + '/'
+    make_coco_layout(root)
+    cfg = coco_cfg(root)
+    cfg.merge_from_dict({'train_dataloader.dataset.metainfo':
+                         dict(classes=('person', ))})
+    with pytest.raises(ValueError, match='different class lists'):
+        check_dataset_paths(cfg)
