@@ -76,9 +76,7 @@ class NetAugDetector(TeacherMixin, BaseDetector):
             step. Default: None (no distillation).
         data_preprocessor (dict, optional): Used by the detector when its
             own config has none (mmengine's Runner passes the config's
-            top-level ``data_preprocessor`` here); when it has one, this
-            must equal it (an override here would be ignored: it belongs
-            on ``detector.data_preprocessor``).
+            top-level ``data_preprocessor`` here).
         init_cfg (dict, optional): Must be None: the tiny model's weights
             are those the plain detector initialises, so an initialisation
             (e.g. ``Pretrained``) belongs on ``detector`` or its backbone
@@ -131,17 +129,6 @@ class NetAugDetector(TeacherMixin, BaseDetector):
         if data_preprocessor is not None and not detector.get(
                 'data_preprocessor'):
             detector = dict(detector, data_preprocessor=data_preprocessor)
-        elif isinstance(data_preprocessor, dict) and isinstance(
-                detector['data_preprocessor'], dict) and _as_lists(
-                    data_preprocessor) != _as_lists(
-                        detector['data_preprocessor']):
-            raise ValueError(
-                'NetAugDetector: field "data_preprocessor" '
-                f'({_to_dict(data_preprocessor)}) would be ignored: the '
-                'detector has its own, which the tiny and the exported '
-                'model use. Set model.detector.data_preprocessor instead '
-                '(e.g. --cfg-options model.detector.data_preprocessor.mean='
-                '"[...]")')
         # The random state a plain detector built here would start from:
         # init_weights() draws the tiny model's weights from it, so that
         # NetAug and its plain baseline start from identical tiny weights
@@ -495,16 +482,6 @@ def netaug_key(key: str, prefix: str = 'detector.') -> str:
     if key.startswith('backbone.') or key == 'backbone':
         key = 'backbone.' + key
     return prefix + key
-
-
-def _as_lists(value):
-    """``value`` (a config) with every tuple a list and every dict a plain
-    dict, for comparing configs written either way."""
-    if isinstance(value, dict):
-        return {k: _as_lists(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_as_lists(v) for v in value]
-    return value
 
 
 def _to_dict(cfg):

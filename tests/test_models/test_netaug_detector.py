@@ -123,16 +123,6 @@ def test_bad_detector_fields_are_named():
         with pytest.raises(ValueError, match='aug_loss_weight'):
             MODELS.build(dict(type='NetAugDetector', detector=detector,
                               aug_loss_weight=alpha))
-    # an override of the wrapper's data_preprocessor would be ignored
-    own = detector.data_preprocessor
-    with pytest.raises(ValueError, match='model.detector.data_preprocessor'):
-        MODELS.build(dict(type='NetAugDetector', detector=detector,
-                          data_preprocessor=dict(own, mean=[0, 0, 0])))
-    built = MODELS.build(dict(  # the same one (tuples for lists) is fine
-        type='NetAugDetector', detector=detector, data_preprocessor=dict(
-            own, mean=tuple(own.mean), std=tuple(own.std))))
-    assert built.data_preprocessor.mean.flatten().tolist() == \
-        pytest.approx(list(own.mean))
     plain = load_config('ssdlite_mbv2_w035_cards.py').model
     with pytest.raises(ValueError, match='detector.backbone'):
         MODELS.build(dict(type='NetAugDetector', detector=plain))
