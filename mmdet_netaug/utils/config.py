@@ -134,6 +134,7 @@ def _check_fields(cfg: Config, path: str, options: dict) -> None:
     into the fields that use it when the file was read, so overriding it
     changes nothing) or a name the config does not have (a typo, e.g.
     ``memory_fromat``), which would be added and ignored."""
+    _check_preprocessor_options(cfg, path, options)
     for key in options:
         field = key.split('.')[0]
         if field in READ_FIELDS:
@@ -158,6 +159,35 @@ def _check_fields(cfg: Config, path: str, options: dict) -> None:
             'mmengine\'s runner or this package reads (a typo?); the '
             'fields read: ' + ', '.join(sorted(READ_FIELDS)),
             {key: options[key]})
+
+
+def _check_preprocessor_options(cfg: Config, path: str,
+                                options: dict) -> None:
+    """Refuse an override of a data preprocessor the model does not use:
+    the top-level ``data_preprocessor`` (mmengine's Runner gives it only to
+    a model without its own) and, in a NetAug config, ``model.
+    data_preprocessor`` (the detector inside has its own, which the tiny
+    and the exported model use). Either was merged and ignored, so e.g. a
+    NetAug run could normalise its inputs unlike its plain twin."""
+    model = cfg.get('model')
+    if not isinstance(model, dict):
+        return
+    kind = model.get('type')
+    netaug = getattr(kind, '__name__', kind) == 'NetAugDetector'
+    inner = model.get('detector') if netaug else model
+    if not (isinstance(inner, dict) and inner.get('data_preprocessor')):
+        return
+    used = 'model.detector.data_preprocessor' if netaug else \
+        'model.data_preprocessor'
+    for key in options:
+        for ignored in ('data_preprocessor', 'model.data_preprocessor'):
+            if (key == ignored or key.startswith(ignored + '.')) and \
+                    ignored != used:
+                raise ConfigError(
+                    path, f'{ignored} is not used by this config\'s model: '
+                    f'it has its own, {used}; override '
+                    f'{used + key[len(ignored):]} instead',
+                    {key: options[key]})
 
 
 def _warn_schedule_left_behind(cfg: Config, path: str,

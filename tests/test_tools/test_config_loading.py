@@ -64,6 +64,26 @@ def test_an_override_that_would_change_nothing_is_refused():
     assert 'max_epochs' in load_config(CARDS)
 
 
+def test_an_override_of_an_unused_data_preprocessor_is_refused():
+    """model.data_preprocessor of a NetAug config and the top-level
+    data_preprocessor were merged and ignored (the detector's own is the
+    one used), so a NetAug arm could normalise its inputs unlike its
+    plain twin; both are refused, naming the field that is used."""
+    netaug = str(REPO / 'configs' / 'netaug_ssdlite_mbv2_cards.py')
+    with pytest.raises(ConfigError, match=r'model.data_preprocessor is not '
+                       r'used .*override model.detector.data_preprocessor.'
+                       r'mean instead'):
+        load_config(netaug, {'model.data_preprocessor.mean': [0, 0, 0]})
+    for config, used in ((netaug, 'model.detector'), (CARDS, 'model')):
+        with pytest.raises(ConfigError, match=f'override {used}.data_pre'):
+            load_config(config, {'data_preprocessor.std': [1, 1, 1]})
+    cfg = load_config(netaug, {'model.detector.data_preprocessor.mean':
+                               [0, 0, 0]})
+    assert cfg.model.detector.data_preprocessor.mean == [0, 0, 0]
+    assert load_config(CARDS, {'model.data_preprocessor.mean': [0, 0, 0]}
+                       ).model.data_preprocessor.mean == [0, 0, 0]
+
+
 def test_a_schedule_left_behind_by_max_epochs_is_a_warning():
     with pytest.warns(UserWarning, match=r'train_cfg\.max_epochs is now 12 '
                       r'\(was 30\), but param_scheduler\.1\.end=30'):
