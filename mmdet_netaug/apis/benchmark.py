@@ -79,7 +79,8 @@ def build_model(cfg: Config, role: str, checkpoint: Optional[str] = None
     teacher is built with either: its forward pass is part of the training
     step."""
     if role == 'netaug':
-        model = build_netaug_model(cfg, checkpoint, with_teacher=True)
+        model = build_netaug_model(cfg, checkpoint, with_teacher=True,
+                                   plain_checkpoint=True)
         if checkpoint is None:
             _init_weights_quietly(model)
     else:

@@ -12,7 +12,9 @@ from mmengine.config import Config
 
 from mmdet.registry import MODELS
 from ..models import NetAugDetector
-from ..models.checkpoint_fit import (check_checkpoint_fits,
+from ..models.checkpoint_fit import (CheckpointMismatchError,
+                                     check_checkpoint_classes,
+                                     check_checkpoint_fits,
                                      checkpoint_state_dict, read_checkpoint)
 from ..models.distillation import model_config_without_teacher
 from ..utils.config import RUNNER_KEYS, load_config
@@ -179,13 +181,18 @@ def _rename_types(cfg, equivalents: Dict[str, Tuple[str, Sequence[str]]]
 
 
 def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None,
-                       with_teacher: bool = False) -> NetAugDetector:
+                       with_teacher: bool = False,
+                       plain_checkpoint: bool = False) -> NetAugDetector:
     """Build the config's NetAugDetector, optionally loading a checkpoint
     strictly. Raises a clear error for a config without NetAug.
 
     The teacher of a NetAug + KD config is not needed to export (nor part
     of the checkpoint): it is built only ``with_teacher`` (to train or time
-    training steps)."""
+    training steps). A plain detector's checkpoint (which fits the tiny
+    model's slices) is refused unless ``plain_checkpoint``: exported, it
+    would be that checkpoint itself, under the NetAug config's name. A
+    checkpoint that records other classes than the config's datasets, or
+    another order, is refused (:func:`check_checkpoint_classes`)."""
     model_cfg = copy.deepcopy(cfg.model)
     if not with_teacher:
         model_cfg = model_config_without_teacher(model_cfg)
@@ -195,8 +202,16 @@ def build_netaug_model(cfg: Config, checkpoint: Optional[str] = None,
                         'needs a NetAug config (model=dict(type='
                         "'NetAugDetector', ...))")
     if checkpoint is not None:
-        state = checkpoint_state_dict(read_checkpoint(checkpoint), checkpoint)
-        check_checkpoint_fits(model, state, checkpoint)
+        loaded = read_checkpoint(checkpoint)
+        check_checkpoint_classes(loaded, cfg, checkpoint)
+        state = checkpoint_state_dict(loaded, checkpoint)
+        if check_checkpoint_fits(model, state, checkpoint) == 'plain' and \
+                not plain_checkpoint:
+            raise CheckpointMismatchError(
+                f'{checkpoint} is a plain detector\'s checkpoint, not a '
+                'NetAug one (no keys detector.*): nothing NetAug trained is '
+                'in it, and its export would be the same weights. Give the '
+                'checkpoint of the NetAug run')
         model.load_state_dict(state, strict=True)
     model.eval()
     return model

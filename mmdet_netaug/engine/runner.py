@@ -26,6 +26,7 @@ from mmengine.runner.checkpoint import (_load_checkpoint_to_model,
 from mmdet.registry import HOOKS
 
 from ..models.checkpoint_fit import (CheckpointMismatchError,
+                                     check_checkpoint_classes,
                                      check_checkpoint_fits,
                                      checkpoint_state_dict, other_shapes,
                                      read_checkpoint)
@@ -215,6 +216,8 @@ class CheckedRunner(Runner):
             raise CheckpointMismatchError(
                 "config field checkpoint_check must be 'strict' or "
                 f"'partial', got {mode!r}")
+        if mode == 'strict' or self._resuming:
+            check_checkpoint_classes(checkpoint, self.cfg, filename)
         kind = check_checkpoint_fits(model, revised, filename,
                                      resume=self._resuming,
                                      partial=mode == 'partial')

@@ -10,7 +10,7 @@ does not match. A NetAug model is told from a plain one by its state dict
 """
 import pickle
 import re
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 from mmengine.runner.checkpoint import _load_checkpoint
 
@@ -28,6 +28,44 @@ class CheckpointMismatchError(ValueError):
 class CheckpointDownloadError(CheckpointMismatchError):
     """A checkpoint given by URL could not be downloaded (not a checkpoint
     that does not fit: its message says so)."""
+
+
+def checkpoint_classes(checkpoint) -> Optional[Tuple[str, ...]]:
+    """The class names a checkpoint records: mmengine's
+    ``meta.dataset_meta.classes`` (mmdet 2.x: ``meta.CLASSES``), or None."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    classes = (meta.get('dataset_meta') or {}).get('classes',
+                                                   meta.get('CLASSES'))
+    return None if classes is None else tuple(map(str, classes))
+
+
+def check_checkpoint_classes(checkpoint, cfg, filename: str) -> None:
+    """Refuse a checkpoint trained on other classes than the config's
+    datasets name, or on the same ones in another order: a label is a
+    position in the class list, so every detection would be named (and
+    scored) as another class, silently. A checkpoint that records no class
+    names is not checked.
+
+    Raises:
+        CheckpointMismatchError: Naming ``filename``, both class lists and
+            the config field.
+    """
+    from ..utils.data_check import dataset_class_lists
+    recorded = checkpoint_classes(checkpoint)
+    if recorded is None:
+        return
+    for field, classes in dataset_class_lists(cfg):
+        if classes != recorded:
+            raise CheckpointMismatchError(
+                f'{filename} was trained on the classes {list(recorded)} '
+                f'(its meta.dataset_meta.classes), but {field} is '
+                f'{list(classes)}: a label is a position in the list, so '
+                'every detection would be named as another class. Use a '
+                'checkpoint trained on these classes in this order; to '
+                'fine-tune from it on these classes, set '
+                "checkpoint_check='partial' in the config")
 
 
 def _examples(keys: List[str], limit: int = 3) -> str:

@@ -47,8 +47,8 @@ from torch import Tensor
 from ..utils.config import ConfigError, load_config
 from .bn_calibration import preserved_rng_state
 from .checkpoint_fit import (CheckpointDownloadError, CheckpointMismatchError,
-                             check_checkpoint_fits, checkpoint_state_dict,
-                             read_checkpoint)
+                             check_checkpoint_fits, checkpoint_classes,
+                             checkpoint_state_dict, read_checkpoint)
 
 #: The options of a ``distill`` entry and their defaults.
 DISTILL_DEFAULTS = dict(
@@ -458,17 +458,6 @@ def model_config_without_teacher(model_cfg: dict) -> dict:
                                  DistilledSingleStageDetector):
         model_cfg['type'] = 'SingleStageDetector'
     return model_cfg
-
-
-def checkpoint_classes(checkpoint) -> Optional[Tuple[str, ...]]:
-    """The class names a checkpoint records: mmengine's
-    ``meta.dataset_meta.classes`` (mmdet 2.x: ``meta.CLASSES``), or None."""
-    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    if not isinstance(meta, dict):
-        return None
-    classes = (meta.get('dataset_meta') or {}).get('classes',
-                                                   meta.get('CLASSES'))
-    return None if classes is None else tuple(map(str, classes))
 
 
 def check_teacher_classes(distiller: 'Distiller',

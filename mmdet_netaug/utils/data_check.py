@@ -218,6 +218,21 @@ def _head_num_classes(model: dict) -> Iterator[Tuple[str, int]]:
             yield f'{field}.{head}.num_classes', cfg['num_classes']
 
 
+def dataset_class_lists(cfg, splits: Sequence[str] = ('train', 'val', 'test')
+                        ) -> List[Tuple[str, Tuple[str, ...]]]:
+    """``(field, classes)`` of every leaf dataset of the splits'
+    dataloaders whose class list can be read (:func:`_dataset_classes`)."""
+    found = []
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader') or {}
+        for field, leaf in leaf_datasets(loader.get('dataset'),
+                                         f'{split}_dataloader.dataset'):
+            classes = _dataset_classes(leaf)
+            if classes is not None:
+                found.append((f'{field}.metainfo.classes', classes))
+    return found
+
+
 def check_class_lists(cfg, splits: Sequence[str] = ('train', 'val', 'test')
                       ) -> None:
     """Raise ``ValueError`` when the splits' datasets name their labels
@@ -232,14 +247,7 @@ def check_class_lists(cfg, splits: Sequence[str] = ('train', 'val', 'test')
     ``python -O``). A head with more outputs than classes trains classes
     that do not exist.
     """
-    found = []  # (field, classes)
-    for split in splits:
-        loader = cfg.get(f'{split}_dataloader') or {}
-        for field, leaf in leaf_datasets(loader.get('dataset'),
-                                         f'{split}_dataloader.dataset'):
-            classes = _dataset_classes(leaf)
-            if classes is not None:
-                found.append((f'{field}.metainfo.classes', classes))
+    found = dataset_class_lists(cfg, splits)
     if not found:
         return
     field, classes = found[0]

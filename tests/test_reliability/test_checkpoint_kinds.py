@@ -189,3 +189,40 @@ def test_a_checkpoint_that_cannot_be_downloaded_says_so():
     with pytest.raises(CheckpointDownloadError,
                        match='could not be downloaded .*local path'):
         read_checkpoint(url)
+
+
+CARDS = ('nine', 'ten', 'jack', 'queen', 'king', 'ace')
+
+
+def test_checkpoint_of_other_classes_refused(checkpoints, tmp_path):
+    """A checkpoint whose recorded class list is the config's in another
+    order loaded (same shapes) and named every detection as another
+    class; load_from, resume, test and export now refuse it, naming the
+    file and both lists. The same order loads, and 'partial' (fine-tuning
+    on new classes) is not checked."""
+    from mmdet_netaug.apis import build_netaug_model
+    paths, plain_state = checkpoints
+    reversed_, same = tmp_path / 'reversed.pth', tmp_path / 'same.pth'
+    for path, classes in ((reversed_, CARDS[::-1]), (same, CARDS)):
+        torch.save(dict(state_dict=plain_state,
+                        meta=dict(dataset_meta=dict(classes=classes))), path)
+    runner = runner_for(PLAIN, tmp_path / 'a', load_from=reversed_)
+    with pytest.raises(CheckpointMismatchError) as error:
+        runner.load_or_resume()
+    message = str(error.value)
+    assert f'{reversed_} was trained on the classes {list(CARDS[::-1])}' \
+        in message and f'is {list(CARDS)}' in message
+    assert 'train_dataloader.dataset.dataset.metainfo.classes' in message
+    runner_for(PLAIN, tmp_path / 'b', load_from=same).load_or_resume()
+    runner_for(PLAIN, tmp_path / 'c', load_from=reversed_,
+               checkpoint_check='partial').load_or_resume()
+    # export: other classes, and a plain checkpoint, are refused
+    netaug = load_config(NETAUG)
+    with pytest.raises(CheckpointMismatchError, match='trained on the cla'):
+        build_netaug_model(netaug, str(reversed_))
+    with pytest.raises(CheckpointMismatchError,
+                       match="plain detector's checkpoint, not a NetAug"):
+        build_netaug_model(netaug, str(same))
+    tiny = build_netaug_model(netaug, str(same), plain_checkpoint=True)
+    assert torch.equal(tiny.export_plain().state_dict()[
+        'backbone.conv1.conv.weight'], plain_state['backbone.conv1.conv.weight'])
