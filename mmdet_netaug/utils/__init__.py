@@ -7,7 +7,7 @@ from .data_check import (check_class_lists, check_dataset_paths,
                          check_evaluator_ann_files)
 
 __all__ = [
-    'CfgOptionsAction', 'ConfigError', 'apply_resume', 'check_dataset_paths',
-    'check_class_lists', 'check_evaluator_ann_files', 'config_from_args', 'load_cli_config',
-    'load_config', 'parse_launch_args'
+    'CfgOptionsAction', 'ConfigError', 'apply_resume', 'check_class_lists',
+    'check_dataset_paths', 'check_evaluator_ann_files', 'config_from_args',
+    'load_cli_config', 'load_config', 'parse_launch_args'
 ]

@@ -224,5 +224,6 @@ def test_checkpoint_of_other_classes_refused(checkpoints, tmp_path):
                        match="plain detector's checkpoint, not a NetAug"):
         build_netaug_model(netaug, str(same))
     tiny = build_netaug_model(netaug, str(same), plain_checkpoint=True)
-    assert torch.equal(tiny.export_plain().state_dict()[
-        'backbone.conv1.conv.weight'], plain_state['backbone.conv1.conv.weight'])
+    key = 'backbone.conv1.conv.weight'
+    assert torch.equal(tiny.export_plain().state_dict()[key],
+                       plain_state[key])
