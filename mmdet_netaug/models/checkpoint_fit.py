@@ -201,8 +201,10 @@ def check_checkpoint_fits(model, state_dict: Dict, filename: str,
         message = (f'{filename} does not fit {what}: ' + '; '.join(parts))
         if partial and not resume:
             from mmengine.logging import print_log
-            print_log(message + '; loading the matching tensors only, '
-                      'the others keep their initial values '
+            matching = sum(k in state_dict for k in expected) - len(shapes)
+            print_log(message + f'; loading the {matching} of the model\'s '
+                      f'{len(expected)} tensors that match only, the others '
+                      'keep their initial values '
                       '(checkpoint_check=\'partial\')', logger='current',
                       level=30)
             return kind

@@ -138,7 +138,18 @@ def test_partial_opt_in_and_optional_bn_counters(checkpoints, tmp_path):
     runner = runner_for(PLAIN, tmp_path / 'p', load_from=paths['plain'],
                         checkpoint_check='partial',
                         **{'model.bbox_head.num_classes': 3})
-    runner.load_or_resume()
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    MMLogger.get_current_instance().addHandler(handler)
+    try:
+        runner.load_or_resume()
+    finally:
+        MMLogger.get_current_instance().removeHandler(handler)
+    # how much loaded: all but the 6 class convolutions' weights and biases
+    total = len(runner.model.state_dict())
+    assert any(f'loading the {total - 12} of the model\'s {total} tensors '
+               'that match only' in m for m in messages), messages
     state = runner.model.state_dict()
     key = 'backbone.conv1.conv.weight'
     assert torch.equal(state[key], plain_state[key])
