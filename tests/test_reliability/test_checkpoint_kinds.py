@@ -84,16 +84,23 @@ def test_unrelated_checkpoint_refused(tmp_path):
         runner.load_or_resume()
 
 
-def test_auto_resume_in_an_empty_work_dir(tmp_path, caplog):
-    runner = runner_for(PLAIN, tmp_path, resume=True)
+def logged_messages(action):
+    """The messages mmengine's current logger logs while ``action()``
+    runs."""
     messages = []
     handler = logging.Handler()
     handler.emit = lambda record: messages.append(record.getMessage())
     MMLogger.get_current_instance().addHandler(handler)
     try:
-        runner.load_or_resume()
+        action()
     finally:
         MMLogger.get_current_instance().removeHandler(handler)
+    return messages
+
+
+def test_auto_resume_in_an_empty_work_dir(tmp_path, caplog):
+    runner = runner_for(PLAIN, tmp_path, resume=True)
+    messages = logged_messages(runner.load_or_resume)
     assert any('no checkpoint in' in m for m in messages)
     assert not any('None' in m for m in messages if 'resumed' in m)
 
@@ -138,14 +145,7 @@ def test_partial_opt_in_and_optional_bn_counters(checkpoints, tmp_path):
     runner = runner_for(PLAIN, tmp_path / 'p', load_from=paths['plain'],
                         checkpoint_check='partial',
                         **{'model.bbox_head.num_classes': 3})
-    messages = []
-    handler = logging.Handler()
-    handler.emit = lambda record: messages.append(record.getMessage())
-    MMLogger.get_current_instance().addHandler(handler)
-    try:
-        runner.load_or_resume()
-    finally:
-        MMLogger.get_current_instance().removeHandler(handler)
+    messages = logged_messages(runner.load_or_resume)
     # how much loaded: all but the 6 class convolutions' weights and biases
     total = len(runner.model.state_dict())
     assert any(f'loading the {total - 12} of the model\'s {total} tensors '
