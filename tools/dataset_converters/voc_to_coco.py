@@ -38,6 +38,7 @@ from voc_xml import (ANNOTATION_DIR, check_classes, collect_voc_classes,
                      load_class_names, parse_voc_xml, read_split_ids)
 
 from mmdet_netaug.datasets.box_rule import check_box
+from mmdet_netaug.utils.records import read_json
 
 
 class VOCConversionWarning(UserWarning):
@@ -329,12 +330,10 @@ def check_shared_classes(out_dir: str, name_prefix: str,
                 or osp.abspath(path) in written:
             continue
         try:
-            with open(path, encoding='utf-8') as f:
-                categories = json.load(f).get('categories')
-            theirs = [c['name'] for c in
-                      sorted(categories, key=lambda c: c['id'])]
-        except (OSError, ValueError, AttributeError, TypeError, KeyError):
-            continue  # not a COCO file of a split: not ours to compare
+            theirs = [c['name'] for c in sorted(
+                read_json(path)['categories'], key=lambda c: c['id'])]
+        except (TypeError, KeyError):  # unreadable (None), or not a split's
+            continue  # COCO file: not ours to compare
         if theirs != list(classes):
             raise ValueError(
                 f'{path} has the classes {theirs} (in category-id order), '
